@@ -1,0 +1,3 @@
+from script_to_film.cli import main
+
+raise SystemExit(main())

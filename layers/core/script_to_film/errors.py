@@ -1,0 +1,40 @@
+"""Typed errors, mapped to answers in one place each (HTTP status in the API, exit status in the CLI).
+
+The message of an `InvalidInputError` is written for the person who sent the input: it says what
+is wrong and, where it can, what would be accepted. Workflow code raises these by type; the state
+machine's Retry/Catch match the class names, never message text.
+"""
+
+from __future__ import annotations
+
+
+class ScriptToFilmError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class InvalidInputError(ScriptToFilmError):
+    """The caller's input cannot be used as given (HTTP 4xx, CLI exit status 2)."""
+
+
+class ScreenplayError(InvalidInputError):
+    """The screenplay cannot be read or broken down."""
+
+
+class NotTextError(ScreenplayError):
+    """The bytes are not UTF-8 text."""
+
+
+class NoScenesError(ScreenplayError):
+    """The text parses but holds no scene heading, so there is nothing to film."""
+
+
+class UnknownModelError(InvalidInputError):
+    """The provider or model is not in the catalog."""
+
+
+class InvalidOptionError(InvalidInputError):
+    """An option (ratio, style, duration…) is not allowed for the chosen model."""
+
+
+class BudgetExceededError(InvalidInputError):
+    """The estimate is over the caller's budget: refused before anything is paid for."""

@@ -1,0 +1,126 @@
+"""Pydantic models shared by the API, the workflow and the CLI.
+
+One model per concept, used at every boundary: the parser produces a `Screenplay`, the director
+turns each `Scene` into a `Shot`, and `cost` prices the shots. Everything here is pure data.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IntExt(StrEnum):
+    """Where a scene happens, from the start of its heading."""
+
+    INT = "INT"
+    EXT = "EXT"
+    INT_EXT = "INT/EXT"
+    EST = "EST"
+
+
+class ElementType(StrEnum):
+    """The kinds of Fountain paragraph kept inside a scene, in script order."""
+
+    ACTION = "action"
+    CHARACTER = "character"
+    PARENTHETICAL = "parenthetical"
+    DIALOGUE = "dialogue"
+    LYRIC = "lyric"
+    TRANSITION = "transition"
+    CENTERED = "centered"
+    PAGE_BREAK = "page_break"
+    SECTION = "section"
+    SYNOPSIS = "synopsis"
+
+
+class Element(BaseModel):
+    """One paragraph-level element of a scene, markup stripped."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: ElementType
+    text: str = ""
+    character: str | None = None
+    """For character, parenthetical, dialogue and lyric elements spoken in a dialogue block."""
+    dual: bool = False
+    """True for both blocks of a dual-dialogue pair (`^` on the second character)."""
+    depth: int | None = None
+    """Section depth (number of leading `#`)."""
+
+
+class DialogueLine(BaseModel):
+    """One speech of a character: the name without extension, the last parenthetical, the words."""
+
+    model_config = ConfigDict(frozen=True)
+
+    character: str
+    extension: str | None = None
+    """`V.O.`, `O.S.`, `CONT'D`… as written, without parentheses."""
+    parenthetical: str | None = None
+    text: str
+    dual: bool = False
+
+
+class Direction(BaseModel):
+    """Per-scene direction from notes (`[[camera: …]]`, `[[style: …]]`, `[[duration: N]]`).
+
+    Each field, when set, overrides what the director would choose for that scene.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    camera: str | None = None
+    style: str | None = None
+    duration: int | None = Field(default=None, ge=1, le=60)
+
+
+class Scene(BaseModel):
+    """A scene: its heading split into parts, and its content in script order."""
+
+    number: int = Field(ge=1, description="1-based position in the screenplay")
+    scene_number: str | None = Field(default=None, description="From `#…#` in the heading")
+    heading: str
+    int_ext: IntExt | None = None
+    location: str = ""
+    time_of_day: str | None = None
+    qualifiers: list[str] = Field(default_factory=list, description="e.g. FLASHBACK, 1973, STORM")
+    elements: list[Element] = Field(default_factory=list)
+    characters: list[str] = Field(default_factory=list, description="Speaking characters, first line order")
+    dialogue: list[DialogueLine] = Field(default_factory=list)
+    action: str = Field(default="", description="Action paragraphs joined by blank lines")
+    notes: list[str] = Field(default_factory=list)
+    direction: Direction = Field(default_factory=Direction)
+    section: str | None = Field(default=None, description="Innermost section the scene sits in")
+    synopses: list[str] = Field(default_factory=list)
+    estimated_seconds: int = Field(ge=1, description="Screen time estimate, a page a minute")
+
+
+class Screenplay(BaseModel):
+    """A parsed Fountain screenplay."""
+
+    title: str | None = None
+    title_page: dict[str, str] = Field(
+        default_factory=dict, description="Keys lower-cased with spaces as underscores: draft_date"
+    )
+    scenes: list[Scene]
+
+    @property
+    def total_seconds(self) -> int:
+        return sum(scene.estimated_seconds for scene in self.scenes)
+
+
+class Shot(BaseModel):
+    """What the video model is asked for one scene."""
+
+    scene: int = Field(ge=1, description="Scene number (1-based) this shot films")
+    camera: str
+    lighting: str
+    environment: str
+    style: str
+    prompt: str
+    duration: int
+    ratio: str
+    model: str
+    provider: str
