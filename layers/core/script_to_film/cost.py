@@ -1,0 +1,100 @@
+"""What filming the shots will cost, per scene and in total, and the budget check made before paying.
+
+Prices come from the catalog: credits per second of clip for each video model, and per image for
+the keyframe model that image-only models (gen4_turbo) need one of per shot. They are third-party
+figures (Runway's published API pricing, 1 credit = US$0.01), so this is an estimate; Runway
+reports what each task really cost, and the workflow records that. Money is `Decimal` until it
+leaves this module as US dollars rounded to the cent. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from pydantic import BaseModel, Field
+
+from script_to_film.catalog import DEFAULT_MODEL, USD_PER_CREDIT, VideoModel, get_image_model, get_model
+from script_to_film.errors import BudgetExceededError, InvalidOptionError
+from script_to_film.models import Shot
+
+CENT = Decimal("0.01")
+
+
+class SceneEstimate(BaseModel):
+    number: int = Field(description="The scene number (1-based) the shot films")
+    duration: int = Field(description="Clip length in seconds")
+    credits: int | float = Field(description="Credits for the clip, and its keyframe if the model needs one")
+    usd: float = Field(description="US dollars, rounded to the cent")
+    keyframe_credits: int | float = Field(default=0, description="Of `credits`, those for the keyframe image")
+
+
+class Estimate(BaseModel):
+    provider: str
+    model: str
+    credits: int | float
+    usd: float = Field(description="US dollars for all the credits, rounded to the cent")
+    scenes: list[SceneEstimate] = Field(default_factory=list)
+
+
+def usd(credits: Decimal | int) -> Decimal:
+    """US dollars for `credits`, rounded half up to the cent."""
+    return (Decimal(credits) * USD_PER_CREDIT).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _keyframe_credits(model: VideoModel, ratio: str) -> Decimal:
+    return Decimal(get_image_model().credits_for(ratio)) if model.needs_keyframe else Decimal(0)
+
+
+def estimate(shots: Sequence[Shot], *, model: str | None = None) -> Estimate:
+    """The cost of generating `shots`, all of one model (`model` names it when there are none).
+
+    Raises UnknownModelError for a model not in the catalog, and InvalidOptionError when the
+    shots mix models or ask for a clip length their model does not make.
+    """
+    models = {shot.model for shot in shots} | ({model} if model else set())
+    if len(models) > 1:
+        raise InvalidOptionError(f"an estimate is for one model; the shots use {', '.join(sorted(models))}")
+    chosen = get_model(models.pop() if models else DEFAULT_MODEL)
+    lines: list[SceneEstimate] = []
+    total = Decimal(0)
+    for shot in shots:
+        if shot.duration not in chosen.durations:
+            allowed = ", ".join(map(str, chosen.durations))
+            raise InvalidOptionError(
+                f"scene {shot.scene}: {chosen.id} makes clips of {allowed} seconds, not {shot.duration}"
+            )
+        keyframe = _keyframe_credits(chosen, shot.ratio)
+        credits = Decimal(chosen.credits_per_second) * shot.duration + keyframe
+        total += credits
+        lines.append(
+            SceneEstimate(
+                number=shot.scene,
+                duration=shot.duration,
+                credits=_number(credits),
+                usd=float(usd(credits)),
+                keyframe_credits=_number(keyframe),
+            )
+        )
+    return Estimate(
+        provider=chosen.provider, model=chosen.id, credits=_number(total), usd=float(usd(total)), scenes=lines
+    )
+
+
+def check_budget(estimate: Estimate, max_usd: float | None) -> None:
+    """Raise BudgetExceededError when the estimate is over `max_usd` (no budget: no check)."""
+    if max_usd is None:
+        return
+    if not math.isfinite(max_usd) or max_usd < 0:
+        raise InvalidOptionError(f"the budget must be an amount of US dollars of 0 or more, not {max_usd}")
+    cost = Decimal(str(estimate.usd))
+    if cost > Decimal(str(max_usd)):
+        raise BudgetExceededError(
+            f"estimated cost ${cost:,.2f} exceeds the budget of ${max_usd:,.2f} "
+            f"({_number(Decimal(str(estimate.credits))):,} credits on {estimate.model})"
+        )
