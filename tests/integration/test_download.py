@@ -21,6 +21,7 @@ import boto3
 import httpx
 import pytest
 from moto import mock_aws
+
 from script_to_film.download import ALLOW_HOSTS_ENV, DownloadError, DownloadPolicy, open_download
 from script_to_film.store import FilmStore, StoreSettings
 

@@ -38,3 +38,7 @@ class InvalidOptionError(InvalidInputError):
 
 class BudgetExceededError(InvalidInputError):
     """The estimate is over the caller's budget: refused before anything is paid for."""
+
+
+class ScreenplayTooLargeError(ScreenplayError):
+    """The screenplay is over the size limit (HTTP 413)."""

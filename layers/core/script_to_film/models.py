@@ -124,3 +124,92 @@ class Shot(BaseModel):
     ratio: str
     model: str
     provider: str
+
+
+class SceneJob(BaseModel):
+    """Everything a provider needs to film one scene of one video, stored once per video in S3.
+
+    The workflow passes only ids; handlers load the job by (video id, scene number).
+    """
+
+    video_id: str
+    scene: Scene
+    shot: Shot
+
+
+class VideoStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class SceneStatus(StrEnum):
+    PENDING = "PENDING"
+    SUBMITTED = "SUBMITTED"
+    THROTTLED = "THROTTLED"
+    RUNNING = "RUNNING"
+    STORING = "STORING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class SceneRecord(BaseModel):
+    """A scene of a video as DynamoDB holds it: what the API and the manifest report."""
+
+    number: int
+    heading: str
+    status: SceneStatus = SceneStatus.PENDING
+    duration_seconds: int
+    provider_task_id: str | None = None
+    attempts: int = 0
+    failure_code: str | None = None
+    failure: str | None = None
+    clip_key: str | None = None
+    estimated_credits: float = 0
+    credits: float | None = None
+    progress: float | None = None
+    updated_at: str | None = None
+
+
+class VideoRecord(BaseModel):
+    """A video (one run of the workflow over a screenplay) and its scenes."""
+
+    id: str
+    script_id: str
+    status: VideoStatus = VideoStatus.QUEUED
+    title: str | None = None
+    provider: str
+    model: str
+    style: str
+    ratio: str
+    scene_count: int
+    estimated_credits: float
+    estimated_usd: float
+    credits: float | None = None
+    execution_arn: str | None = None
+    film_key: str | None = None
+    manifest_key: str | None = None
+    created_at: str
+    updated_at: str | None = None
+    scenes: list[SceneRecord] = Field(default_factory=list)
+
+
+class ScriptStatus(StrEnum):
+    WRITING = "WRITING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class ScriptRecord(BaseModel):
+    """A screenplay as stored: its text lives in S3, the item holds what lists and pages show."""
+
+    id: str
+    title: str | None = None
+    status: ScriptStatus = ScriptStatus.READY
+    scene_count: int = 0
+    created_at: str
+    failure: str | None = None

@@ -1,0 +1,14 @@
+"""The workflow's `StoreClip` task: see `script_to_film.workflow.FilmWorkflow.store_clip`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from script_to_film.lambda_runtime import logger, tracer, workflow
+
+
+@logger.inject_lambda_context(correlation_id_path="video_id", clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    logger.append_keys(scene=event.get("scene"))
+    return workflow().store_clip(event)

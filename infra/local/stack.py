@@ -1,0 +1,221 @@
+"""The whole application in one process, with no AWS account, Docker or network.
+
+moto provides S3, DynamoDB, IAM, Lambda and Step Functions; its Step Functions engine executes
+`infra/statemachine/film.asl.json` itself (Map, Wait, Choice, Retry and Catch as on AWS), and
+every Lambda Task reaches the real handler in `functions/` through `lambda_dispatch`. Only the
+provider differs from a deployment when the run asks for the offline `animatic` one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from moto.core.config import DefaultConfig
+
+from infra.local.lambda_dispatch import LambdaRegistry, deploy_functions, dispatch_lambdas
+from script_to_film.models import VideoRecord
+from script_to_film.store import FilmStore, StoreSettings, clip_key, film_key
+from script_to_film.workflow import build_manifest
+
+ASL_PATH = Path(__file__).resolve().parents[1] / "statemachine" / "film.asl.json"
+
+REGION = "us-east-1"
+TABLE = "script-to-film-local"
+BUCKET = "script-to-film-local"
+STATE_MACHINE = "script-to-film"
+
+WORKFLOW_FUNCTIONS: Mapping[str, str] = {
+    "LoadShots": "functions.load_shots",
+    "SubmitScene": "functions.scene_submit",
+    "CheckScene": "functions.scene_check",
+    "StoreClip": "functions.scene_store",
+    "RecordFailure": "functions.scene_failure",
+    "AssembleFilm": "functions.assemble",
+    "Finalize": "functions.finalize",
+}
+"""State name → handler module. The local function names are the state names, and the ASL's
+`${<State>FunctionArn}` substitutions get their ARNs, as CDK gives the deployed ones."""
+
+_ENVIRONMENT = {
+    # moto accepts any credentials; these make sure no real ones are ever used.
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "STF_TABLE": TABLE,
+    "STF_BUCKET": BUCKET,
+}
+
+MOTO_CONFIG: DefaultConfig = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+
+
+def load_definition(arns: Mapping[str, str]) -> str:
+    """The ASL with its `${…FunctionArn}` substitutions filled in, as CDK does on deploy."""
+    definition = ASL_PATH.read_text(encoding="utf-8")
+    for state, arn in arns.items():
+        definition = definition.replace(f"${{{state}FunctionArn}}", arn)
+    return definition
+
+
+@contextmanager
+def _patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class LocalStack:
+    """`with LocalStack() as stack:` — a running application; `stack.store` is its storage."""
+
+    def __init__(self, environment: Mapping[str, str] | None = None) -> None:
+        self._extra_environment = dict(environment or {})
+        self._exit = ExitStack()
+        self.state_machine_arn = ""
+        self.store: FilmStore
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._exit.close()
+
+    def _start(self) -> None:
+        from moto import mock_aws
+
+        from script_to_film import lambda_runtime
+
+        self._exit.enter_context(_patched_environ({**_ENVIRONMENT, **self._extra_environment}))
+        # moto logs every caught task failure as an ERROR with a state dump; the scene records say it better.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
+        import boto3
+
+        session = boto3.session.Session(region_name=REGION)
+        self._create_storage(session)
+        registry = LambdaRegistry(
+            {name: import_module(module).handler for name, module in WORKFLOW_FUNCTIONS.items()}
+        )
+        arns = deploy_functions(
+            WORKFLOW_FUNCTIONS, lambda_client=session.client("lambda"), iam_client=session.client("iam")
+        )
+        sfn = session.client("stepfunctions")
+        self.state_machine_arn = sfn.create_state_machine(
+            name=STATE_MACHINE,
+            definition=load_definition(arns),
+            roleArn=f"arn:aws:iam::123456789012:role/{STATE_MACHINE}-workflow",
+            type="STANDARD",
+        )["stateMachineArn"]
+        os.environ["STF_STATE_MACHINE_ARN"] = self.state_machine_arn
+        self.store = FilmStore(StoreSettings.from_env(), session=session)
+        # Handlers build their workflow from the environment at first use: start each stack afresh.
+        lambda_runtime.workflow.cache_clear()
+        self._exit.callback(lambda_runtime.workflow.cache_clear)
+        self._exit.enter_context(dispatch_lambdas(registry))
+        self.sfn = sfn
+
+    @staticmethod
+    def _create_storage(session: Any) -> None:
+        session.client("s3").create_bucket(Bucket=BUCKET)
+        session.client("dynamodb").create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "kind", "AttributeType": "S"},
+                {"AttributeName": "created_at", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by_kind",
+                    "KeySchema": [
+                        {"AttributeName": "kind", "KeyType": "HASH"},
+                        {"AttributeName": "created_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+
+    # Following a run ---------------------------------------------------------------------------
+
+    def execution_status(self, execution_arn: str) -> str:
+        return str(self.sfn.describe_execution(executionArn=execution_arn)["status"])
+
+    def wait(
+        self,
+        video: VideoRecord,
+        *,
+        on_progress: Callable[[VideoRecord], None] | None = None,
+        interval: float = 0.25,
+        timeout: float = 3600,
+    ) -> VideoRecord:
+        """Block until the video's execution ends, reporting the video as it changes."""
+        assert video.execution_arn, "the video was started"
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.execution_status(video.execution_arn)
+            current = self.store.get_video(video.id)
+            if on_progress is not None:
+                on_progress(current)
+            if status != "RUNNING":
+                return current
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {video.execution_arn} still running after {timeout:.0f} s")
+            time.sleep(interval)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def export(self, video: VideoRecord, out_dir: Path) -> Path:
+        """Copy the clips, the film and the manifest of a finished video to `out_dir/<video_id>/`."""
+        target = out_dir / video.id
+        target.mkdir(parents=True, exist_ok=True)
+        for scene in video.scenes:
+            if scene.clip_key:
+                self.store.download_file(
+                    clip_key(video.id, scene.number), target / f"scene_{scene.number:03d}.mp4"
+                )
+        if video.film_key:
+            self.store.download_file(film_key(video.id), target / "film.mp4")
+        manifest = build_manifest(video, execution=video.execution_arn)
+        (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        return target

@@ -1,0 +1,44 @@
+"""Limits every entry point enforces the same way (CLI, API, S3 batch)."""
+
+from __future__ import annotations
+
+MAX_SCREENPLAY_BYTES = 1_000_000
+"""A feature screenplay is 150–250 KB of Fountain (Big Fish: 146 KB); a megabyte leaves room
+without letting one request hold a Lambda's memory or a DynamoDB item hostage."""
+
+STEP_FUNCTIONS_HISTORY_LIMIT = 25_000
+"""Events one Standard execution may record (a hard limit). Inline Map iterations count here."""
+
+HISTORY_HEADROOM = 0.9
+"""Keep 10 % of the history for Lambda service retries, which add five events each."""
+
+EVENTS_PER_SCENE = 17
+"""Per scene, outside the poll loop: the iteration's start and end, SubmitScene and StoreClip
+(each TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited) and the
+Choice that sends the scene to StoreClip."""
+
+EVENTS_PER_POLL = 9
+"""One turn of the poll loop: WaitForProvider (2 events), CheckScene (5), IsSceneDone (2)."""
+
+EVENTS_PER_RESUBMIT = 5
+"""A resubmit after a transient provider failure runs SubmitScene once more."""
+
+EVENTS_PER_FILM = 40
+"""LoadShots, the Map's own events, AssembleFilm, Finalize and the end states."""
+
+MAX_SCENES = 100
+"""However short the polling, one film has at most this many scenes (a feature is 40–200)."""
+
+
+def history_events(scenes: int, max_polls: int, max_submits: int) -> int:
+    """The most events an execution of `scenes` scenes can record when every scene polls
+    `max_polls` times and is submitted `max_submits` times (the budget's worst case)."""
+    per_scene = EVENTS_PER_SCENE + EVENTS_PER_POLL * max_polls + EVENTS_PER_RESUBMIT * (max_submits - 1)
+    return EVENTS_PER_FILM + scenes * per_scene
+
+
+def max_scenes(max_polls: int, max_submits: int) -> int:
+    """The largest film whose worst-case history fits the limit with headroom."""
+    budget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_HEADROOM - EVENTS_PER_FILM
+    per_scene = history_events(1, max_polls, max_submits) - EVENTS_PER_FILM
+    return max(0, min(MAX_SCENES, int(budget // per_scene)))

@@ -1,0 +1,51 @@
+"""The one transition table for video and scene statuses.
+
+Every status write is conditional on the current status being one this table allows to move to
+the new one, so a late or repeated event can never undo progress: a RUNNING poll result that
+arrives after StoreClip has written SUCCEEDED is refused by DynamoDB, not applied.
+"""
+
+from __future__ import annotations
+
+from script_to_film.models import SceneStatus, VideoStatus
+
+_S = SceneStatus
+_V = VideoStatus
+
+SCENE_FINAL = frozenset({_S.SUCCEEDED, _S.FAILED, _S.CANCELLED})
+VIDEO_FINAL = frozenset({_V.SUCCEEDED, _V.PARTIAL, _V.FAILED, _V.CANCELLED})
+
+_IN_FLIGHT = frozenset({_S.SUBMITTED, _S.THROTTLED, _S.RUNNING})
+
+SCENE_TRANSITIONS: dict[SceneStatus, frozenset[SceneStatus]] = {
+    _S.PENDING: frozenset({_S.SUBMITTED, _S.FAILED, _S.CANCELLED}),
+    # In flight, a task moves between queued and running as the provider reports it, is
+    # resubmitted after a transient failure (back to SUBMITTED), or finishes.
+    _S.SUBMITTED: _IN_FLIGHT | {_S.STORING, _S.FAILED, _S.CANCELLED},
+    _S.THROTTLED: _IN_FLIGHT | {_S.STORING, _S.FAILED, _S.CANCELLED},
+    _S.RUNNING: _IN_FLIGHT | {_S.STORING, _S.FAILED, _S.CANCELLED},
+    # A StoreClip retried after a crash writes STORING again.
+    _S.STORING: frozenset({_S.STORING, _S.SUCCEEDED, _S.FAILED, _S.CANCELLED}),
+    _S.SUCCEEDED: frozenset(),
+    _S.FAILED: frozenset(),
+    _S.CANCELLED: frozenset(),
+}
+
+VIDEO_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
+    _V.QUEUED: frozenset({_V.RUNNING, _V.FAILED, _V.CANCELLED}),
+    _V.RUNNING: frozenset({_V.SUCCEEDED, _V.PARTIAL, _V.FAILED, _V.CANCELLED}),
+    _V.SUCCEEDED: frozenset(),
+    _V.PARTIAL: frozenset(),
+    _V.FAILED: frozenset(),
+    _V.CANCELLED: frozenset(),
+}
+
+
+def scene_sources(target: SceneStatus) -> frozenset[SceneStatus]:
+    """The statuses a scene may be in for a write of `target` to be applied."""
+    return frozenset(source for source, targets in SCENE_TRANSITIONS.items() if target in targets)
+
+
+def video_sources(target: VideoStatus) -> frozenset[VideoStatus]:
+    """The statuses a video may be in for a write of `target` to be applied."""
+    return frozenset(source for source, targets in VIDEO_TRANSITIONS.items() if target in targets)

@@ -1,0 +1,137 @@
+"""`stf run` as a person runs it: the files it writes, the manifest it prints, its exit statuses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from script_to_film import media
+from script_to_film.cli import main
+from script_to_film.providers import register_provider, reset_providers
+from tests.integration.fakes import ScriptedProvider
+
+REPO = Path(__file__).resolve().parents[2]
+TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"
+LIGHTHOUSE = REPO / "events" / "scripts" / "lighthouse.fountain"
+MANIFEST_KEYS = {"video_id", "status", "execution", "film", "scenes", "cost"}
+SCENE_KEYS = {
+    "number",
+    "heading",
+    "status",
+    "clip",
+    "duration_seconds",
+    "provider_task_id",
+    "attempts",
+    "failure_code",
+    "failure",
+}
+
+
+@pytest.fixture(autouse=True)
+def _built_in_providers() -> Iterator[None]:
+    yield
+    reset_providers()
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:
+    status = main(["run", *argv, "--poll-seconds", "1", "--json"])
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_run_makes_the_film_and_prints_the_manifest(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, manifest = run_json(capsys, str(TRAIN_STATION), "--out", str(tmp_path))
+
+    assert status == 0
+    assert set(manifest) == MANIFEST_KEYS
+    assert manifest["status"] == "SUCCEEDED"
+    assert manifest["execution"].endswith(f":execution:script-to-film:{manifest['video_id']}")
+    folder = tmp_path / manifest["video_id"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "film.mp4",
+        "manifest.json",
+        *[f"scene_{n:03d}.mp4" for n in range(1, 6)],
+    ]
+    assert json.loads((folder / "manifest.json").read_text()) == manifest
+    for scene in manifest["scenes"]:
+        assert set(scene) == SCENE_KEYS
+        clip = media.probe(folder / scene["clip"])
+        assert clip.duration == pytest.approx(scene["duration_seconds"], abs=0.1)
+        assert (clip.width, clip.height) == (1280, 720)
+    film = media.probe(folder / "film.mp4")
+    assert film.duration == pytest.approx(sum(s["duration_seconds"] for s in manifest["scenes"]), abs=0.5)
+    assert manifest["cost"] == {"estimated_usd": 0.0, "credits": 0}
+
+
+def test_a_failed_scene_exits_3_with_the_rest_stitched(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    register_provider("animatic", lambda: ScriptedProvider(fail={2: "SAFETY.INPUT.TEXT"}))
+
+    status, manifest = run_json(capsys, str(LIGHTHOUSE), "--out", str(tmp_path))
+
+    assert status == 3
+    assert manifest["status"] == "PARTIAL"
+    assert [s["status"] for s in manifest["scenes"]] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
+    assert manifest["scenes"][1]["failure_code"] == "SAFETY.INPUT.TEXT"
+    assert manifest["scenes"][1]["clip"] is None
+    assert (tmp_path / manifest["video_id"] / "film.mp4").exists()
+
+
+def test_every_scene_failing_exits_4(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    register_provider(
+        "animatic", lambda: ScriptedProvider(fail={1: "SAFETY.OUTPUT.VIDEO", 3: "SAFETY.OUTPUT.VIDEO"})
+    )
+
+    status, manifest = run_json(capsys, str(LIGHTHOUSE), "--out", str(tmp_path), "--scenes", "1,3")
+
+    assert status == 4
+    assert manifest["status"] == "FAILED"
+    assert manifest["film"] is None
+    assert [s["number"] for s in manifest["scenes"]] == [1, 3]
+
+
+def test_the_table_and_progress_for_a_person(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["run", str(LIGHTHOUSE), "--poll-seconds", "1", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "SUCCEEDED, 3 of 3 scenes" in captured.out
+    assert "film.mp4" in captured.out
+    assert "EXT. LIGHTHOUSE - NIGHT - STORM" in captured.err, "per-scene progress goes to stderr"
+
+
+def bad_input(capsys: pytest.CaptureFixture[str], out: Path, *argv: str) -> str:
+    assert main(["run", *argv, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    assert captured.out == ""
+    assert not out.exists(), "nothing is generated for bad input"
+    return lines[0]
+
+
+def test_too_many_scenes_is_refused_before_anything_runs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    big = tmp_path / "epic.fountain"
+    big.write_text(
+        "\n".join(f"INT. ROOM {n} - DAY\n\nA clock ticks.\n" for n in range(1, 121)), encoding="utf-8"
+    )
+
+    line = bad_input(capsys, tmp_path / "out", str(big))
+
+    assert "120 scenes is more than one film can have" in line
+
+
+def test_other_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert "no scene 9" in bad_input(capsys, out, str(LIGHTHOUSE), "--scenes", "1,9")
+    assert "scene numbers" in bad_input(capsys, out, str(LIGHTHOUSE), "--scenes", "three")
+    assert "at least 1" in bad_input(capsys, out, str(LIGHTHOUSE), "--poll-seconds", "0")
+    assert "budget" in bad_input(capsys, out, str(LIGHTHOUSE), "--max-budget-usd", "-1")
+    assert "no such file" in bad_input(capsys, out, str(tmp_path / "missing.fountain"))
+    assert "invalid choice" in bad_input(capsys, out, str(LIGHTHOUSE), "--provider", "gen3")
+    assert "belongs to provider" in bad_input(capsys, out, str(LIGHTHOUSE), "--model", "gen4.5")

@@ -1,0 +1,181 @@
+"""The film workflow end to end on the embedded local stack: moto runs the real ASL, the real
+handlers run the Lambda tasks, and the provider is the offline animatic (or a scripted wrapper
+of it that fails, hangs or crashes on purpose)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.local.stack import LocalStack
+from script_to_film import media
+from script_to_film.limits import EVENTS_PER_FILM, history_events
+from script_to_film.models import SceneStatus, VideoRecord, VideoStatus
+from script_to_film.providers import register_provider, reset_providers
+from script_to_film.submission import VideoOptions, start_video
+from script_to_film.workflow import MAX_SUBMITS_PER_SCENE, build_manifest
+
+from .fakes import ScriptedProvider
+
+SCREENPLAY = """Title: Four Rooms
+
+EXT. HARBOUR - DAWN
+
+Gulls wheel over the boats. ANNA (30s), in a red coat, waits at the end of the pier.
+
+INT. FERRY CABIN - DAY
+
+A man in a grey suit reads a letter twice.
+
+INT. FERRY CABIN - NIGHT
+
+ANNA
+(quietly)
+You read it, then.
+
+EXT. PIER - SUNSET
+
+They walk off together.
+"""
+
+FAST = VideoOptions(provider="animatic", poll_seconds=1, scene_timeout_seconds=20)
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    with LocalStack() as running:
+        yield running
+    reset_providers()
+
+
+def use(provider: ScriptedProvider) -> ScriptedProvider:
+    register_provider("animatic", lambda: provider)
+    return provider
+
+
+def run(stack: LocalStack, options: VideoOptions = FAST, source: str = SCREENPLAY) -> VideoRecord:
+    video = start_video(stack.store, source, options, max_concurrency=4)
+    return stack.wait(video, timeout=120)
+
+
+def s3_keys(stack: LocalStack, video_id: str) -> list[str]:
+    listing = stack.store.s3.list_objects_v2(Bucket=stack.store.bucket, Prefix=f"videos/{video_id}/")
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def test_every_scene_succeeds_and_the_film_is_stitched(stack: LocalStack, tmp_path: Path) -> None:
+    video = run(stack)
+
+    assert video.status is VideoStatus.SUCCEEDED
+    assert [scene.status for scene in video.scenes] == [SceneStatus.SUCCEEDED] * 4
+    assert stack.execution_status(str(video.execution_arn)) == "SUCCEEDED"
+    keys = s3_keys(stack, video.id)
+    assert {f"videos/{video.id}/scene_{n:03d}.mp4" for n in range(1, 5)} <= set(keys)
+    assert f"videos/{video.id}/film.mp4" in keys
+    manifest = stack.store.get_json(f"videos/{video.id}/manifest.json")
+    assert manifest == build_manifest(video, execution=video.execution_arn)
+    assert manifest["status"] == "SUCCEEDED"
+    assert [scene["clip"] for scene in manifest["scenes"]] == [f"scene_{n:03d}.mp4" for n in range(1, 5)]
+
+    folder = stack.export(video, tmp_path)
+    film = media.probe(folder / "film.mp4")
+    assert film.duration == pytest.approx(sum(scene.duration_seconds for scene in video.scenes), abs=0.5)
+    assert json.loads((folder / "manifest.json").read_text())["video_id"] == video.id
+
+
+def test_a_failed_scene_leaves_a_partial_film(stack: LocalStack) -> None:
+    provider = use(ScriptedProvider(fail={2: "SAFETY.INPUT.TEXT"}))
+
+    video = run(stack)
+
+    assert video.status is VideoStatus.PARTIAL
+    statuses = {scene.number: scene.status for scene in video.scenes}
+    assert statuses == {
+        1: SceneStatus.SUCCEEDED,
+        2: SceneStatus.FAILED,
+        3: SceneStatus.SUCCEEDED,
+        4: SceneStatus.SUCCEEDED,
+    }
+    failed = video.scenes[1]
+    assert failed.failure_code == "SAFETY.INPUT.TEXT"
+    assert failed.clip_key is None
+    assert provider.submitted.count(2) == 1, "a SAFETY failure is never resubmitted"
+    assert f"videos/{video.id}/film.mp4" in s3_keys(stack, video.id)
+    assert stack.execution_status(str(video.execution_arn)) == "SUCCEEDED"
+
+
+def test_an_internal_failure_is_resubmitted_a_bounded_number_of_times(stack: LocalStack) -> None:
+    provider = use(ScriptedProvider(fail={3: "INTERNAL.BAD_OUTPUT.CODE01"}))
+
+    video = run(stack)
+
+    assert video.status is VideoStatus.PARTIAL
+    scene = video.scenes[2]
+    assert scene.status is SceneStatus.FAILED
+    assert scene.failure_code == "INTERNAL.BAD_OUTPUT.CODE01"
+    assert scene.attempts == MAX_SUBMITS_PER_SCENE
+    assert provider.submitted.count(3) == MAX_SUBMITS_PER_SCENE
+
+
+def test_when_every_scene_fails_the_video_fails(stack: LocalStack) -> None:
+    use(ScriptedProvider(fail={n: "SAFETY.OUTPUT.VIDEO" for n in range(1, 5)}))
+
+    video = run(stack)
+
+    assert video.status is VideoStatus.FAILED
+    assert video.film_key is None
+    assert stack.execution_status(str(video.execution_arn)) == "FAILED"
+    assert build_manifest(video, execution=None)["film"] is None
+
+
+def test_a_slow_task_times_out_and_is_cancelled_at_the_provider(stack: LocalStack) -> None:
+    provider = use(ScriptedProvider(hang={4}))
+
+    video = run(stack, VideoOptions(provider="animatic", poll_seconds=1, scene_timeout_seconds=3))
+
+    slow = video.scenes[3]
+    assert slow.status is SceneStatus.FAILED
+    assert slow.failure_code == "TIMEOUT"
+    assert slow.provider_task_id in provider.cancelled
+    assert provider.status(str(slow.provider_task_id)).state == "CANCELLED"
+    assert video.status is VideoStatus.PARTIAL
+
+
+def test_a_store_that_crashes_after_uploading_is_retried_into_one_clip(stack: LocalStack) -> None:
+    provider = use(ScriptedProvider(crash_after_upload_once={1}))
+
+    video = run(stack)
+
+    assert provider.crashed == [1]
+    assert video.status is VideoStatus.SUCCEEDED
+    assert video.scenes[0].status is SceneStatus.SUCCEEDED
+    assert s3_keys(stack, video.id).count(f"videos/{video.id}/scene_001.mp4") == 1
+    assert provider.submitted.count(1) == 1
+    history = stack.history(str(video.execution_arn))
+    failed_stores = [
+        e
+        for e in history
+        if e["type"] == "TaskFailed" and "ConnectionResetError" in json.dumps(e, default=str)
+    ]
+    assert len(failed_stores) == 1
+
+
+def test_selected_scenes_only(stack: LocalStack) -> None:
+    video = run(stack, FAST.model_copy(update={"scenes": [2, 4]}))
+
+    assert [scene.number for scene in video.scenes] == [2, 4]
+    assert video.status is VideoStatus.SUCCEEDED
+
+
+def test_history_stays_within_the_budget_formula(stack: LocalStack) -> None:
+    options = VideoOptions(provider="animatic", poll_seconds=1, scene_timeout_seconds=20)
+    video = run(stack, options)
+
+    events = stack.history(str(video.execution_arn))
+    polls = sum(1 for e in events if e["type"] == "WaitStateEntered")
+    per_scene_polls = -(-polls // len(video.scenes))
+    assert len(events) <= history_events(len(video.scenes), per_scene_polls, 1)
+    assert len(events) > EVENTS_PER_FILM
