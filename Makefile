@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCRIPT ?= events/scripts/train-station.fountain
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test lint format bench clean
 
 setup: $(STAMP)
 
@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# What the screenplay would cost on Runway, then the film itself, made offline by the animatic
+# provider on the embedded local stack.
 demo: setup
-	$(BIN)/stf breakdown $(SCRIPT)
 	$(BIN)/stf estimate $(SCRIPT)
+	$(BIN)/stf run $(SCRIPT) --poll-seconds 1 --out data/output
 
 test: setup
 	$(BIN)/python -m pytest
@@ -28,6 +30,9 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python bench/bench.py
 
 format: setup
 	$(BIN)/ruff format .

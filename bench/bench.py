@@ -1,0 +1,153 @@
+"""`make bench`: the figures the README quotes, measured on this machine.
+
+1. Breakdown: `stf breakdown` of the largest public screenplay (Big Fish, 146 KB), as a person
+   runs it (a new process each time, interpreter start-up included), and the parse alone.
+2. Film: a 9-scene film on the embedded local stack whose provider takes 5 s per clip, polled
+   every second, with the Map fanned out 9 wide against the same film one scene at a time.
+3. Stitching: 9 clips of 8 s at 1280x720, joined by stream copy against a full re-encode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+BIG_FISH = CORPUS / "Big-Fish.fountain"
+TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"
+
+PROVIDER_LATENCY_SECONDS = 5
+POLL_SECONDS = 1
+SCENES = 9
+
+
+def nine_scene_screenplay() -> str:
+    times = ["DAWN", "MORNING", "DAY", "AFTERNOON", "DUSK", "SUNSET", "EVENING", "NIGHT", "MIDNIGHT"]
+    scenes = [
+        f"EXT. PLATFORM {n} - {time_of_day}\n\nA train pulls in. MARA (70s) waits on bench {n}.\n\n"
+        f"MARA\nNumber {n}, right on time.\n"
+        for n, time_of_day in enumerate(times, start=1)
+    ]
+    return "Title: Nine Platforms\n\n" + "\n".join(scenes)
+
+
+def bench_breakdown(rows: list[tuple[str, str, str]], repeats: int) -> None:
+    from script_to_film.breakdown import plan
+
+    script = BIG_FISH if BIG_FISH.exists() else TRAIN_STATION
+    stf = [sys.executable, "-m", "script_to_film", "breakdown", str(script), "--json"]
+    walls = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(stf, check=True, capture_output=True)
+        walls.append(time.perf_counter() - start)
+    data = script.read_bytes()
+    inner = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = plan(data)
+        inner.append(time.perf_counter() - start)
+    rows.append(
+        (
+            f"stf breakdown {script.name} --json ({len(data) // 1024} KB, {len(result.shots)} scenes)",
+            f"{statistics.median(walls):.2f} s",
+            f"median of {repeats} runs, new process each; parse+direct+estimate alone "
+            f"{statistics.median(inner) * 1000:.0f} ms",
+        )
+    )
+
+
+def bench_film(rows: list[tuple[str, str, str]]) -> None:
+    from infra.local.stack import LocalStack
+    from script_to_film.submission import VideoOptions, start_video
+
+    options = VideoOptions(provider="animatic", poll_seconds=POLL_SECONDS, scene_timeout_seconds=120)
+    walls, executions = {}, {}
+    for label, concurrency in (("parallel", SCENES), ("sequential", 1)):
+        with LocalStack({"STF_ANIMATIC_LATENCY_SECONDS": str(PROVIDER_LATENCY_SECONDS)}) as stack:
+            start = time.perf_counter()
+            video = start_video(stack.store, nine_scene_screenplay(), options, max_concurrency=concurrency)
+            final = stack.wait(video, interval=0.1)
+            walls[label] = time.perf_counter() - start
+            assert final.status.value == "SUCCEEDED", final.status
+            events = stack.history(str(video.execution_arn))
+            executions[label] = (events[-1]["timestamp"] - events[0]["timestamp"]).total_seconds()
+    ideal = PROVIDER_LATENCY_SECONDS + POLL_SECONDS
+    slower = walls["sequential"] / walls["parallel"]
+    rows.append(
+        (
+            f"{SCENES}-scene film, provider latency {PROVIDER_LATENCY_SECONDS} s, "
+            f"poll {POLL_SECONDS} s, Map {SCENES} wide",
+            f"{walls['parallel']:.1f} s",
+            f"execution {executions['parallel']:.1f} s "
+            f"(aim: 1.5 × {ideal} s = {1.5 * ideal:.0f} s plus start-up); "
+            f"one scene at a time: {walls['sequential']:.1f} s, {slower:.1f}× slower",
+        )
+    )
+
+
+def bench_stitch(rows: list[tuple[str, str, str]]) -> None:
+    from script_to_film import media
+    from script_to_film.director import direct
+    from script_to_film.screenplay import parse
+
+    screenplay = parse(nine_scene_screenplay())
+    shots = [
+        shot.model_copy(update={"duration": 8, "ratio": "1280:720"})
+        for shot in direct(screenplay, model="animatic")
+    ]
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work)
+        clips = [
+            media.render_animatic(scene, shot, folder / f"scene_{scene.number:03d}.mp4")
+            for scene, shot in zip(screenplay.scenes, shots, strict=True)
+        ]
+        start = time.perf_counter()
+        media.stitch(clips, folder / "film.mp4")
+        copy = time.perf_counter() - start
+        start = time.perf_counter()
+        media.reencode_all(clips, folder / "film-reencoded.mp4")
+        reencode = time.perf_counter() - start
+    rows.append(
+        (
+            "stitch 9 clips × 8 s 1280x720 (concat demuxer, stream copy)",
+            f"{copy:.2f} s",
+            f"full libx264 re-encode of the same clips: {reencode:.1f} s ({reencode / copy:.0f}× slower)",
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=["breakdown", "film", "stitch"])
+    args = parser.parse_args()
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    rows: list[tuple[str, str, str]] = []
+    if args.only in (None, "breakdown"):
+        bench_breakdown(rows, args.repeats)
+    if args.only in (None, "stitch"):
+        bench_stitch(rows)
+    if args.only in (None, "film"):
+        bench_film(rows)
+    table = Table(title=f"Script-to-Film benchmarks ({os.cpu_count()} cores)")
+    table.add_column("what")
+    table.add_column("time", justify="right")
+    table.add_column("against")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

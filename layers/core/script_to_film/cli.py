@@ -1,0 +1,209 @@
+"""`stf`: the command line of Script-to-Film.
+
+Exit statuses (ARCHITECTURE.md): 0 success, 2 bad input or usage (one `error: …` line on stderr,
+nothing generated), 1 internal error. Tables go to stdout; `--json` prints the contract instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError
+
+from script_to_film import __version__
+from script_to_film.errors import InvalidInputError
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_FAILED = 4
+
+EXIT_BY_STATUS = {
+    "SUCCEEDED": EXIT_OK,
+    "PARTIAL": EXIT_PARTIAL,
+    "FAILED": EXIT_FAILED,
+    "CANCELLED": EXIT_FAILED,
+}
+
+
+class UsageError(InvalidInputError):
+    """The command line itself is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one `error:` line, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        command: Callable[[argparse.Namespace], int] = args.command
+        return command(args)
+    except InvalidInputError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except ValidationError as exc:
+        return _fail(_validation_message(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:  # the last resort: one line, never a traceback, for a person at a terminal
+        return _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "input"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from script_to_film.catalog import DEFAULT_MODEL
+    from script_to_film.director import DEFAULT_STYLE
+    from script_to_film.providers import available_providers
+
+    parser = _Parser(prog="stf", description="Turn a screenplay into a short film.")
+    parser.add_argument("--version", action="version", version=f"stf {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, parser_class=_Parser)
+
+    breakdown = commands.add_parser("breakdown", help="break a Fountain screenplay into scenes and shots")
+    breakdown.add_argument("file", type=Path, help="a Fountain screenplay (.fountain)")
+    breakdown.add_argument("--model", default=DEFAULT_MODEL, help=f"video model (default {DEFAULT_MODEL})")
+    breakdown.add_argument("--style", default=DEFAULT_STYLE, help=f"style preset (default {DEFAULT_STYLE})")
+    breakdown.add_argument("--ratio", help="output ratio, e.g. 1280:720 (default: the model's)")
+    breakdown.add_argument("--prompts", action="store_true", help="print each shot's full prompt too")
+    breakdown.add_argument("--json", action="store_true", help="print the breakdown contract as JSON")
+    breakdown.set_defaults(command=_breakdown)
+
+    estimate = commands.add_parser("estimate", help="estimate what filming a screenplay costs")
+    estimate.add_argument("file", type=Path, help="a Fountain screenplay (.fountain)")
+    estimate.add_argument("--model", default=DEFAULT_MODEL, help=f"video model (default {DEFAULT_MODEL})")
+    estimate.add_argument("--max-budget-usd", type=float, help="fail (exit 2) when the estimate is over this")
+    estimate.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    estimate.set_defaults(command=_estimate)
+
+    run = commands.add_parser("run", help="make the film on the embedded local stack (no AWS account needed)")
+    run.add_argument("file", type=Path, help="a Fountain screenplay (.fountain)")
+    run.add_argument("--provider", default="animatic", choices=available_providers(), help="video provider")
+    run.add_argument("--model", help="video model (default: the provider's)")
+    run.add_argument("--style", default=DEFAULT_STYLE, help=f"style preset (default {DEFAULT_STYLE})")
+    run.add_argument(
+        "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
+    )
+    run.add_argument("--poll-seconds", type=_positive_int, default=10, help="seconds between status polls")
+    run.add_argument(
+        "--scene-timeout", type=_positive_int, default=300, help="seconds before a scene gives up"
+    )
+    run.add_argument("--scenes", type=_scene_list, help="only these scenes, e.g. 1,3,5-7")
+    run.add_argument("--max-budget-usd", type=float, help="refuse to start when the estimate is over this")
+    run.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    run.set_defaults(command=_run)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _scene_list(text: str) -> list[int]:
+    """`1,3,5-7` → [1, 3, 5, 6, 7]."""
+    numbers: list[int] = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            first, _, last = part.partition("-")
+            start, end = int(first), int(last or first)
+            if start < 1 or end < start:
+                raise ValueError(part)
+            numbers.extend(range(start, end + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of scene numbers like 1,3,5-7") from None
+    if not numbers:
+        raise argparse.ArgumentTypeError("no scene numbers given")
+    return numbers
+
+
+def _read_screenplay(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a screenplay file") from None
+    except PermissionError:
+        raise UsageError(f"{path}: permission denied") from None
+
+
+def _breakdown(args: argparse.Namespace) -> int:
+    from script_to_film import breakdown, report
+
+    plan = breakdown.plan(_read_screenplay(args.file), model=args.model, style=args.style, ratio=args.ratio)
+    if args.json:
+        print(plan.to_breakdown().model_dump_json(indent=2))
+    else:
+        report.breakdown_table(plan, prompts=args.prompts)
+    return EXIT_OK
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from script_to_film import breakdown, cost, report
+
+    plan = breakdown.plan(_read_screenplay(args.file), model=args.model)
+    cost.check_budget(plan.estimate, args.max_budget_usd)
+    if args.json:
+        print(plan.estimate.model_dump_json(indent=2))
+    else:
+        report.estimate_table(plan)
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+
+    from script_to_film import report
+    from script_to_film.submission import VideoOptions, prepare, start_video
+
+    options = VideoOptions(
+        provider=args.provider,
+        model=args.model,
+        style=args.style,
+        scenes=args.scenes,
+        poll_seconds=args.poll_seconds,
+        scene_timeout_seconds=args.scene_timeout,
+        max_budget_usd=args.max_budget_usd,
+    )
+    source = _read_screenplay(args.file)
+    prepare(source, options)  # bad input is refused here, before the stack starts or anything is made
+
+    from infra.local.stack import LocalStack
+    from script_to_film.workflow import build_manifest
+
+    with LocalStack() as stack:
+        video = start_video(stack.store, source, options)
+        with report.RunProgress(video) as progress:
+            final = stack.wait(video, on_progress=progress.update)
+        folder = stack.export(final, args.out)
+    manifest = build_manifest(final, execution=final.execution_arn)
+    if args.json:
+        print(json.dumps(manifest, indent=2))
+    else:
+        report.run_summary(final, folder)
+    return EXIT_BY_STATUS.get(final.status.value, EXIT_INTERNAL)

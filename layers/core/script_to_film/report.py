@@ -1,0 +1,152 @@
+"""Readable terminal output for the CLI (rich tables). The JSON contracts live in `breakdown`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from script_to_film.breakdown import Plan
+from script_to_film.models import SceneStatus, VideoRecord
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def _usd(amount: float) -> str:
+    return f"${amount:,.2f}"
+
+
+def breakdown_table(plan: Plan, console: Console | None = None, *, prompts: bool = False) -> None:
+    console = console or Console()
+    title = plan.screenplay.title or "Untitled screenplay"
+    table = Table(title=f"{title}: {len(plan.shots)} scenes", expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Scene", min_width=24, ratio=3)
+    table.add_column("Characters", ratio=2)
+    table.add_column("Script", justify="right", no_wrap=True)
+    table.add_column("Camera", ratio=2)
+    table.add_column("Clip", justify="right", no_wrap=True)
+    for scene, shot in zip(plan.screenplay.scenes, plan.shots, strict=True):
+        number = f"{scene.number}" + (f" ({scene.scene_number})" if scene.scene_number else "")
+        table.add_row(
+            number,
+            scene.heading,
+            ", ".join(scene.characters) or "-",
+            _duration(scene.estimated_seconds),
+            shot.camera,
+            f"{shot.duration}s",
+        )
+    console.print(table)
+    if prompts:
+        for shot in plan.shots:
+            console.print(f"[bold]{shot.scene}.[/bold] {shot.prompt}\n")
+    estimate = plan.estimate
+    clip_seconds = sum(shot.duration for shot in plan.shots)
+    console.print(
+        f"Script runs about {_duration(plan.screenplay.total_seconds)}; "
+        f"the film is {_duration(clip_seconds)} "
+        f"of {estimate.model} clips ({estimate.provider}): "
+        f"{estimate.credits:g} credits, about {_usd(estimate.usd)}."
+    )
+
+
+def estimate_table(plan: Plan, console: Console | None = None) -> None:
+    console = console or Console()
+    estimate = plan.estimate
+    table = Table(title=f"Estimate for {estimate.model} ({estimate.provider})")
+    table.add_column("#", justify="right")
+    table.add_column("Scene")
+    table.add_column("Clip", justify="right")
+    table.add_column("Credits", justify="right")
+    table.add_column("USD", justify="right")
+    for scene, line in zip(plan.screenplay.scenes, estimate.scenes, strict=True):
+        table.add_row(
+            str(line.number), scene.heading, f"{line.duration}s", f"{line.credits:g}", _usd(line.usd)
+        )
+    clip_seconds = sum(line.duration for line in estimate.scenes)
+    table.add_section()
+    table.add_row("", "Total", f"{clip_seconds}s", f"{estimate.credits:g}", _usd(estimate.usd), style="bold")
+    console.print(table)
+
+
+_SCENE_PROGRESS = {
+    SceneStatus.PENDING: 0.0,
+    SceneStatus.SUBMITTED: 0.05,
+    SceneStatus.THROTTLED: 0.05,
+    SceneStatus.RUNNING: 0.1,
+    SceneStatus.STORING: 0.9,
+}
+_STATUS_STYLE = {
+    SceneStatus.SUCCEEDED: "green",
+    SceneStatus.FAILED: "red",
+    SceneStatus.CANCELLED: "yellow",
+    SceneStatus.THROTTLED: "yellow",
+}
+
+
+class RunProgress:
+    """Per-scene progress of a running video on stderr, updated from the video's scene records."""
+
+    def __init__(self, video: VideoRecord, console: Console | None = None) -> None:
+        self._console = console or Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=False,
+        )
+        self._tasks: dict[int, TaskID] = {}
+        self._video = video
+
+    def __enter__(self) -> RunProgress:
+        self._progress.start()
+        for scene in self._video.scenes:
+            heading = scene.heading if len(scene.heading) <= 44 else scene.heading[:43] + "…"
+            self._tasks[scene.number] = self._progress.add_task(
+                f"{scene.number:>3} {heading:<44}", total=1.0, status=scene.status.value
+            )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def update(self, video: VideoRecord) -> None:
+        for scene in video.scenes:
+            task = self._tasks.get(scene.number)
+            if task is None:
+                continue
+            if scene.status in (SceneStatus.SUCCEEDED, SceneStatus.FAILED, SceneStatus.CANCELLED):
+                completed = 1.0
+            else:
+                base = _SCENE_PROGRESS.get(scene.status, 0.0)
+                completed = max(base, 0.1 + 0.8 * scene.progress) if scene.progress is not None else base
+            style = _STATUS_STYLE.get(scene.status)
+            label = scene.status.value + (f" {scene.failure_code}" if scene.failure_code else "")
+            self._progress.update(
+                task, completed=completed, status=f"[{style}]{label}[/]" if style else label
+            )
+
+
+def run_summary(video: VideoRecord, folder: Path, console: Console | None = None) -> None:
+    console = console or Console()
+    succeeded = sum(1 for scene in video.scenes if scene.status == SceneStatus.SUCCEEDED)
+    console.print(
+        f"Video {video.id}: [bold]{video.status.value}[/bold], {succeeded} of {len(video.scenes)} scenes."
+    )
+    for scene in video.scenes:
+        if scene.status != SceneStatus.SUCCEEDED:
+            console.print(
+                f"  scene {scene.number}: {scene.status.value} "
+                f"{scene.failure_code or ''} {scene.failure or ''}"
+            )
+    film = folder / "film.mp4"
+    if video.film_key:
+        console.print(f"Film: {film}")
+    console.print(f"Clips and manifest: {folder}")
