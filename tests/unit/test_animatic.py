@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from script_to_film import media
 from script_to_film.models import Scene, SceneJob, Shot
 from script_to_film.providers.animatic import AnimaticProvider

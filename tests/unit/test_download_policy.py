@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from script_to_film.download import (
     ALLOW_HOSTS_ENV,
     DownloadError,

@@ -14,6 +14,7 @@ import imageio_ffmpeg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from script_to_film import media
 from script_to_film.media import MediaError
 from script_to_film.models import DialogueLine, Scene, Shot

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textwrap import dedent
 
 import pytest
+
 from script_to_film.errors import NoScenesError, NotTextError, ScreenplayError
 from script_to_film.models import DialogueLine, ElementType, IntExt, Scene
 from script_to_film.screenplay import parse, parse_bytes

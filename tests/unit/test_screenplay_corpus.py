@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from script_to_film.errors import NoScenesError
 from script_to_film.models import IntExt
 from script_to_film.screenplay import parse_bytes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from script_to_film.errors import NoScenesError, ScreenplayError
 from script_to_film.models import Screenplay
 from script_to_film.screenplay import parse, parse_bytes
