@@ -30,7 +30,6 @@ sentence is kept as written). Everything here is deterministic and pure.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -355,14 +354,13 @@ def _environment(scene: Scene, location: str) -> str:
 
 # --- text -----------------------------------------------------------------------------------------
 
-_KEEP_CONTROLS = frozenset("\t\n\r")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Unicode categories Cc (C0, DEL, C1) and Cs (surrogates), less tab, newline and carriage return."""
 
 
 def _strip_controls(text: str) -> str:
     """Text without control characters and lone surrogates, which no prompt should carry."""
-    return "".join(
-        char for char in text if char in _KEEP_CONTROLS or unicodedata.category(char) not in ("Cc", "Cs")
-    )
+    return _CONTROLS.sub("", text)
 
 
 def _collapse(text: str) -> str:
@@ -625,17 +623,25 @@ def _discover_names(actions: Sequence[str]) -> list[str]:
     return [name for name in found if len(name) > 1 and name not in _NOT_NAMES]
 
 
-def _people_names(screenplay: Screenplay, actions: Sequence[str]) -> list[str]:
+def _people_names(speeches: Mapping[str, Sequence[DialogueLine]], actions: Sequence[str]) -> list[str]:
     """Everyone a prompt may mention: characters introduced in action, and speakers seen on screen
     (a voice heard only off screen, like a RADIO, stays a word of the action)."""
     names = _discover_names(actions)
-    lines = [line for scene in screenplay.scenes for line in scene.dialogue]
-    for speaker in dict.fromkeys(_name_of(line) for line in lines):
+    for speaker, spoken in speeches.items():
         pattern = _name_pattern([speaker])
-        on_screen = any(_on_screen(line) for line in lines if _name_of(line) == speaker)
+        on_screen = any(_on_screen(line) for line in spoken)
         if speaker and (on_screen or any(pattern and pattern.search(text) for text in actions)):
             names.append(speaker)
     return list(dict.fromkeys(names))
+
+
+def _speeches_by_speaker(screenplay: Screenplay) -> dict[str, list[DialogueLine]]:
+    """Every speech of the screenplay under its speaker's name, speakers in order of first line."""
+    speeches: dict[str, list[DialogueLine]] = {}
+    for scene in screenplay.scenes:
+        for line in scene.dialogue:
+            speeches.setdefault(_name_of(line), []).append(line)
+    return speeches
 
 
 def _stated_gender(name: str, intro: _Intro | None) -> Gender | None:
@@ -676,10 +682,10 @@ def _pronoun_gender(
     return None
 
 
-def _reflexive_gender(name: str, lines: Sequence[DialogueLine]) -> Gender | None:
-    """From a speech's `(to herself)` or `(to himself)`."""
-    for line in lines:
-        if _name_of(line) == name and line.parenthetical:
+def _reflexive_gender(spoken: Sequence[DialogueLine]) -> Gender | None:
+    """From one of a character's speeches marked `(to herself)` or `(to himself)`."""
+    for line in spoken:
+        if line.parenthetical:
             reflexive = re.search(r"\b(?:(herself)|(himself))\b", line.parenthetical, re.IGNORECASE)
             if reflexive:
                 return "female" if reflexive.group(1) else "male"
@@ -695,8 +701,8 @@ class _Cast:
 
 def _cast(screenplay: Screenplay) -> _Cast:
     actions = [_strip_controls(scene.action) for scene in screenplay.scenes]
-    names = _people_names(screenplay, actions)
-    lines = [line for scene in screenplay.scenes for line in scene.dialogue]
+    speeches = _speeches_by_speaker(screenplay)
+    names = _people_names(speeches, actions)
     found: dict[str, _Intro | None] = {}
     intros: dict[int, list[tuple[int, int, str]]] = {}
     for name in names:
@@ -718,7 +724,9 @@ def _cast(screenplay: Screenplay) -> _Cast:
     for name in names:
         others = _name_pattern([other for other in names if other != name])
         gender = (
-            stated[name] or _pronoun_gender(name, actions, others, stated) or _reflexive_gender(name, lines)
+            stated[name]
+            or _pronoun_gender(name, actions, others, stated)
+            or _reflexive_gender(speeches.get(name, []))
         )
         description, short = _describe(found[name], gender)
         people[name] = Character(name=name, description=description, short=short, gender=gender)
@@ -1044,6 +1052,9 @@ def _fit(draft: _Draft, mentions: _Mentions, limit: int) -> tuple[str, str]:
     if utf16_len(prompt) > limit:
         scene = _collapse(mentions.render([draft.camera, draft.first])[1])
         return f"{camera}: {_cut(scene, limit - utf16_len(camera) - 2)}", camera
+    everything = render(set(optional))
+    if utf16_len(everything[0]) <= limit:
+        return everything  # the usual case: no need to try the parts one by one
     for part in optional:
         if part[0] == "look" and part[1] > 0 and ("look", 0) not in chosen:
             continue
