@@ -15,7 +15,7 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from script_to_film import __version__
-from script_to_film.errors import InvalidInputError
+from script_to_film.errors import ConfigurationError, InvalidInputError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         command: Callable[[argparse.Namespace], int] = args.command
         return command(args)
-    except InvalidInputError as exc:
+    except (InvalidInputError, ConfigurationError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except ValidationError as exc:
         return _fail(_validation_message(exc), EXIT_USAGE)

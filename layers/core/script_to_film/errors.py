@@ -42,3 +42,7 @@ class BudgetExceededError(InvalidInputError):
 
 class ScreenplayTooLargeError(ScreenplayError):
     """The screenplay is over the size limit (HTTP 413)."""
+
+
+class ConfigurationError(ScriptToFilmError):
+    """Something the operator sets is missing or wrong (an API key, a table name)."""

@@ -135,6 +135,8 @@ class SceneJob(BaseModel):
     video_id: str
     scene: Scene
     shot: Shot
+    keyframe: bool = False
+    """Generate a keyframe image first and animate it (image_to_video) instead of text_to_video."""
 
 
 class VideoStatus(StrEnum):
@@ -187,6 +189,7 @@ class VideoRecord(BaseModel):
     style: str
     ratio: str
     scene_count: int
+    keyframe: bool = False
     estimated_credits: float
     estimated_usd: float
     credits: float | None = None

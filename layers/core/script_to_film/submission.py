@@ -43,6 +43,10 @@ class VideoOptions(BaseModel):
     poll_seconds: int = Field(default=10, ge=1, le=300)
     scene_timeout_seconds: int = Field(default=300, ge=1, le=86_400)
     max_budget_usd: float | None = Field(default=None, ge=0)
+    keyframe: bool = Field(
+        default=False,
+        description="animate a generated keyframe image (image_to_video) instead of text_to_video",
+    )
 
 
 def provider_concurrency(provider: str, env: Mapping[str, str] = os.environ) -> int:
@@ -126,6 +130,7 @@ def create_video(store: FilmStore, source: str | bytes, options: VideoOptions) -
     scenes_by_number = {scene.number: scene for scene in screenplay.scenes}
     per_scene = {line.number: line for line in prepared.estimate.scenes}
     first = prepared.shots[0]
+    keyframe = options.keyframe or catalog.get_model(first.model).needs_keyframe
     video = VideoRecord(
         id=video_id,
         script_id=script.id,
@@ -135,6 +140,7 @@ def create_video(store: FilmStore, source: str | bytes, options: VideoOptions) -
         style=first.style,
         ratio=first.ratio,
         scene_count=len(prepared.shots),
+        keyframe=keyframe,
         estimated_credits=prepared.estimate.credits,
         estimated_usd=prepared.estimate.usd,
         created_at=now_iso(),
