@@ -159,9 +159,10 @@ class FilmWorkflow:
             )
         if task.state in (TaskState.THROTTLED, TaskState.RUNNING, TaskState.PENDING):
             status = SceneStatus.THROTTLED if task.state is TaskState.THROTTLED else SceneStatus.RUNNING
-            self.store.set_scene_status(
-                state.video_id, state.scene, status, progress=task.progress, estimated_credits=task.credits
-            )
+            # Only what the provider reported: an unknown value must not erase our own estimate.
+            seen = {"progress": task.progress, "estimated_credits": task.credits}
+            known = {name: value for name, value in seen.items() if value is not None}
+            self.store.set_scene_status(state.video_id, state.scene, status, **known)
         return state.model_dump(mode="json")
 
     @staticmethod
