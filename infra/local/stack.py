@@ -44,6 +44,20 @@ WORKFLOW_FUNCTIONS: Mapping[str, str] = {
 """State name → handler module. The local function names are the state names, and the ASL's
 `${<State>FunctionArn}` substitutions get their ARNs, as CDK gives the deployed ones."""
 
+IDEMPOTENCY_TABLE = "script-to-film-local-idempotency"
+WRITER_FUNCTION = "ScriptWriter"
+
+BATCH_FUNCTION = "S3Batch"
+
+APPLICATION_FUNCTIONS: Mapping[str, str] = {
+    WRITER_FUNCTION: "functions.script_writer",
+    BATCH_FUNCTION: "functions.s3_batch",
+}
+"""Functions the application invokes itself rather than the state machine (the API invokes the
+writer asynchronously; S3 invokes the batch trigger, which `stf batch` plays locally with
+`LocalStack.invoke`), by function name → handler module. The API handler is not among them: API
+Gateway calls it, and `stf serve` (`infra.local.server`) plays API Gateway."""
+
 _ENVIRONMENT = {
     # moto accepts any credentials; these make sure no real ones are ever used.
     "AWS_ACCESS_KEY_ID": "testing",
@@ -56,12 +70,18 @@ _ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "STF_TABLE": TABLE,
     "STF_BUCKET": BUCKET,
+    "STF_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+    "STF_WRITER_FUNCTION": WRITER_FUNCTION,
 }
 
 MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
 }
+
+
+class LocalFunctionError(RuntimeError):
+    """A function invoked with `LocalStack.invoke` raised."""
 
 
 def load_definition(arns: Mapping[str, str]) -> str:
@@ -94,6 +114,7 @@ class LocalStack:
         self._exit = ExitStack()
         self.state_machine_arn = ""
         self.store: FilmStore
+        self.lambdas: LambdaRegistry
 
     def __enter__(self) -> LocalStack:
         try:
@@ -109,9 +130,12 @@ class LocalStack:
     def _start(self) -> None:
         from moto import mock_aws
 
+        self._exit.enter_context(_patched_environ({**_ENVIRONMENT, **self._extra_environment}))
         from script_to_film import lambda_runtime
 
-        self._exit.enter_context(_patched_environ({**_ENVIRONMENT, **self._extra_environment}))
+        # The handlers' logger is made once per process, maybe before this environment was set;
+        # stdout belongs to the CLI (`--json`), so handlers log only from the configured level up.
+        lambda_runtime.logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         # moto logs every caught task failure as an ERROR with a state dump; the scene records say it better.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
@@ -119,11 +143,12 @@ class LocalStack:
 
         session = boto3.session.Session(region_name=REGION)
         self._create_storage(session)
-        registry = LambdaRegistry(
-            {name: import_module(module).handler for name, module in WORKFLOW_FUNCTIONS.items()}
-        )
+        functions = {**WORKFLOW_FUNCTIONS, **APPLICATION_FUNCTIONS}
+        registry = LambdaRegistry({name: import_module(module).handler for name, module in functions.items()})
+        # Tests replace a handler here (a fake writer) while the stack runs.
+        self.lambdas = registry
         arns = deploy_functions(
-            WORKFLOW_FUNCTIONS, lambda_client=session.client("lambda"), iam_client=session.client("iam")
+            functions, lambda_client=session.client("lambda"), iam_client=session.client("iam")
         )
         sfn = session.client("stepfunctions")
         self.state_machine_arn = sfn.create_state_machine(
@@ -143,6 +168,10 @@ class LocalStack:
     @staticmethod
     def _create_storage(session: Any) -> None:
         session.client("s3").create_bucket(Bucket=BUCKET)
+        # Versioned, as deployed: an S3 event then names the exact version the batch reads.
+        session.client("s3").put_bucket_versioning(
+            Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
+        )
         session.client("dynamodb").create_table(
             TableName=TABLE,
             BillingMode="PAY_PER_REQUEST",
@@ -167,8 +196,34 @@ class LocalStack:
                 }
             ],
         )
+        dynamodb = session.client("dynamodb")
+        # Powertools Idempotency's default layout: key `id`, expiry epoch seconds in `expiration`.
+        dynamodb.create_table(
+            TableName=IDEMPOTENCY_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+        dynamodb.update_time_to_live(
+            TableName=IDEMPOTENCY_TABLE,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+        )
 
     # Following a run ---------------------------------------------------------------------------
+
+    def invoke(self, function_name: str, event: Any) -> Any:
+        """Invoke a deployed function synchronously with `event` and return its answer; a function
+        error raises LocalFunctionError with the handler's error type and message."""
+        import boto3
+
+        client = boto3.session.Session(region_name=REGION).client("lambda")
+        response = client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
+        answer = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise LocalFunctionError(
+                f"{function_name} failed: {answer.get('errorType')}: {answer.get('errorMessage')}"
+            )
+        return answer
 
     def execution_status(self, execution_arn: str) -> str:
         return str(self.sfn.describe_execution(executionArn=execution_arn)["status"])

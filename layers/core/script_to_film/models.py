@@ -190,12 +190,16 @@ class VideoRecord(BaseModel):
     ratio: str
     scene_count: int
     keyframe: bool = False
+    fps: int | None = None
+    """The frame rate the caller asked for, recorded; each provider renders at its own fixed rate."""
     estimated_credits: float
     estimated_usd: float
     credits: float | None = None
     execution_arn: str | None = None
     film_key: str | None = None
     manifest_key: str | None = None
+    batch_id: str | None = None
+    """The S3 batch that started this video, whose summary Finalize brings up to date."""
     created_at: str
     updated_at: str | None = None
     scenes: list[SceneRecord] = Field(default_factory=list)
@@ -216,3 +220,50 @@ class ScriptRecord(BaseModel):
     scene_count: int = 0
     created_at: str
     failure: str | None = None
+
+
+class BatchStatus(StrEnum):
+    """A batch is STARTING while its videos are being started, STARTED once every screenplay in
+    it has a video or a recorded refusal, and DONE once its summary is written."""
+
+    STARTING = "STARTING"
+    STARTED = "STARTED"
+    DONE = "DONE"
+
+
+class BatchItemState(StrEnum):
+    """CLAIMED: a delivery is starting this screenplay (or died doing it); then STARTED or FAILED."""
+
+    CLAIMED = "CLAIMED"
+    STARTED = "STARTED"
+    FAILED = "FAILED"
+
+
+class BatchItemRecord(BaseModel):
+    """One screenplay of a batch, claimed before its video is started so it is started once."""
+
+    number: int = Field(ge=1, description="1-based position in the batch")
+    name: str
+    key: str | None = Field(default=None, description="The object the screenplay came from; None if inline")
+    state: BatchItemState = BatchItemState.CLAIMED
+    video_id: str | None = None
+    error: str | None = None
+    owner: str | None = Field(default=None, description="The delivery that holds the claim")
+    updated_at: str | None = None
+
+
+class BatchRecord(BaseModel):
+    """One object version dropped into `incoming/`: where it came from and what it started."""
+
+    id: str
+    bucket: str
+    key: str
+    version_id: str | None = None
+    sequencer: str | None = None
+    name: str
+    status: BatchStatus = BatchStatus.STARTING
+    owner: str = Field(description="The delivery starting the batch's videos")
+    lease_until: float = Field(description="Epoch seconds after which that delivery is certainly over")
+    created_at: str
+    updated_at: str | None = None
+    items: list[BatchItemRecord] = Field(default_factory=list)

@@ -8,16 +8,23 @@ One table, keyed by `pk`/`sk`:
 | video        | `VIDEO#<id>`      | `VIDEO`                |
 | scene        | `VIDEO#<id>`      | `SCENE#<nnn>`          |
 | submit claim | `VIDEO#<id>`      | `SUBMIT#<nnn>#<try>`   |
+| batch        | `BATCH#<id>`      | `BATCH`                |
+| batch item   | `BATCH#<id>`      | `ITEM#<nnn>`           |
 
 Scripts and videos also carry `kind` and `created_at`, the keys of the `by_kind` index that lists
-them newest first. One query on `VIDEO#<id>` returns a video with all its scenes.
+them newest first (`list_scripts`, `list_videos`, a page at a time behind an opaque token). One
+query on `VIDEO#<id>` returns a video with all its scenes.
 
 The bucket holds `scripts/<id>.fountain`, and under `videos/<video_id>/` the scene jobs
-(`jobs/scene_NNN.json`), the clips (`scene_NNN.mp4`), `film.mp4` and `manifest.json`.
+(`jobs/scene_NNN.json`), the clips (`scene_NNN.mp4`), `film.mp4` and `manifest.json`; under
+`batches/<batch_id>/` what an S3 batch started (`batch.json`) and how it ended (`summary.json`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -28,16 +35,34 @@ from typing import Any, BinaryIO
 
 from pydantic import BaseModel
 
-from script_to_film.errors import ScriptToFilmError
-from script_to_film.models import SceneJob, SceneRecord, SceneStatus, ScriptRecord, VideoRecord, VideoStatus
+from script_to_film.errors import InvalidInputError, ScriptToFilmError
+from script_to_film.models import (
+    BatchItemRecord,
+    BatchRecord,
+    BatchStatus,
+    SceneJob,
+    SceneRecord,
+    SceneStatus,
+    ScriptRecord,
+    ScriptStatus,
+    VideoRecord,
+    VideoStatus,
+)
 from script_to_film.status import scene_sources, video_sources
 
 BY_KIND_INDEX = "by_kind"
 CLIP_CONTENT_TYPE = "video/mp4"
+PRESIGNED_URL_MAX_SECONDS = 3600
+"""Presigned URLs live an hour at most: long enough to download a film, short enough that a
+leaked link stops working the same afternoon."""
 
 
 class NotFoundError(ScriptToFilmError):
     """No such script, video or scene."""
+
+
+class InvalidPageTokenError(InvalidInputError):
+    """A page token that this store did not hand out (or one for another listing)."""
 
 
 class SubmitInDoubtError(ScriptToFilmError):
@@ -54,6 +79,8 @@ class StoreSettings(BaseModel):
     table_name: str
     bucket_name: str
     state_machine_arn: str | None = None
+    writer_function: str | None = None
+    """The screenplay writer Lambda, invoked asynchronously by `invoke_writer`."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StoreSettings:
@@ -62,9 +89,19 @@ class StoreSettings(BaseModel):
                 table_name=env["STF_TABLE"],
                 bucket_name=env["STF_BUCKET"],
                 state_machine_arn=env.get("STF_STATE_MACHINE_ARN"),
+                writer_function=env.get("STF_WRITER_FUNCTION"),
             )
         except KeyError as missing:
             raise RuntimeError(f"environment variable {missing} is not set") from None
+
+
+class StoredObject(BaseModel):
+    """An object read from S3, up to a size limit."""
+
+    body: bytes
+    truncated: bool
+    metadata: dict[str, str]
+    version_id: str | None = None
 
 
 def now_iso() -> str:
@@ -99,6 +136,14 @@ def script_key(script_id: str) -> str:
     return f"scripts/{script_id}.fountain"
 
 
+def batch_record_key(batch_id: str) -> str:
+    return f"batches/{batch_id}/batch.json"
+
+
+def batch_summary_key(batch_id: str) -> str:
+    return f"batches/{batch_id}/summary.json"
+
+
 def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB wants Decimals, not floats, and has no use for None."""
     item: dict[str, Any] = {}
@@ -116,6 +161,31 @@ def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
         else value
         for key, value in item.items()
     }
+
+
+_PAGE_KEY_FIELDS = frozenset({"pk", "sk", "kind", "created_at"})
+
+
+def _encode_page_token(last_key: Mapping[str, Any]) -> str:
+    """The index's LastEvaluatedKey as an opaque, URL-safe token."""
+    document = json.dumps({name: last_key[name] for name in sorted(_PAGE_KEY_FIELDS)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(document.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _decode_page_token(token: str, kind: str) -> dict[str, str]:
+    """Back to an ExclusiveStartKey, accepting only a key of this listing's own shape."""
+    refused = InvalidPageTokenError(f"page token {token[:40]!r} is not one this listing handed out")
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError):
+        raise refused from None
+    if not isinstance(key, dict) or set(key) != _PAGE_KEY_FIELDS:
+        raise refused
+    if not all(isinstance(value, str) for value in key.values()):
+        raise refused
+    if key["kind"] != kind or not key["pk"].startswith(f"{kind.upper()}#"):
+        raise refused
+    return key
 
 
 class FilmStore:
@@ -145,6 +215,17 @@ class FilmStore:
     def sfn(self) -> Any:
         return self._boto.client("stepfunctions")
 
+    @cached_property
+    def lambda_client(self) -> Any:
+        return self._boto.client("lambda")
+
+    @cached_property
+    def _presigner(self) -> Any:
+        from botocore.config import Config
+
+        # SigV4 explicitly: botocore still presigns some S3 URLs with the deprecated SigV2.
+        return self._boto.client("s3", config=Config(signature_version="s3v4"))
+
     @property
     def bucket(self) -> str:
         return self.settings.bucket_name
@@ -159,6 +240,91 @@ class FilmStore:
         fields = script.model_dump(mode="json")
         self.table.put_item(
             Item=_to_item({"pk": f"SCRIPT#{script.id}", "sk": "SCRIPT", "kind": "script", **fields})
+        )
+
+    def put_script_item(self, script: ScriptRecord) -> None:
+        """The item alone, for a script whose text does not exist yet (WRITING)."""
+        fields = script.model_dump(mode="json")
+        self.table.put_item(
+            Item=_to_item({"pk": f"SCRIPT#{script.id}", "sk": "SCRIPT", "kind": "script", **fields}),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get_script_text(self, script_id: str) -> str:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=script_key(script_id))["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            raise NotFoundError(f"script {script_id} has no text") from None
+        return bytes(body).decode("utf-8")
+
+    def list_scripts(
+        self, limit: int, page_token: str | None = None
+    ) -> tuple[list[ScriptRecord], str | None]:
+        """A page of scripts, newest first, and the token of the next page (None on the last)."""
+        items, token = self._list_kind("script", limit, page_token)
+        return [ScriptRecord.model_validate(item) for item in items], token
+
+    def get_script(self, script_id: str) -> ScriptRecord:
+        item = self.table.get_item(
+            Key={"pk": f"SCRIPT#{script_id}", "sk": "SCRIPT"}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            raise NotFoundError(f"no script {script_id}")
+        return ScriptRecord.model_validate(_from_item(item))
+
+    def claim_script_writing(self, script_id: str, lease_seconds: int) -> bool:
+        """Take the right to write a WRITING script for `lease_seconds`; False when it is not
+        WRITING any more or another delivery holds an unexpired claim.
+
+        The writer is invoked asynchronously, and async invokes are at-least-once: the claim keeps
+        a duplicate delivery from paying Claude for a second screenplay. A claim lasts as long as
+        the writer may run, so Lambda's retry of a delivery that died finds it expired and takes over.
+        """
+        now = int(datetime.now(UTC).timestamp())
+        client_errors = self.table.meta.client.exceptions
+        try:
+            self.table.update_item(
+                Key={"pk": f"SCRIPT#{script_id}", "sk": "SCRIPT"},
+                UpdateExpression="SET writer_claim_expires = :expires",
+                ConditionExpression="#status = :writing AND "
+                "(attribute_not_exists(writer_claim_expires) OR writer_claim_expires < :now)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":expires": now + lease_seconds,
+                    ":now": now,
+                    ":writing": ScriptStatus.WRITING.value,
+                },
+            )
+        except client_errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_script_writing(self, script_id: str) -> None:
+        """Give the claim back, so that a retry may write the script after an unexpected failure."""
+        self._conditional_update(
+            {"pk": f"SCRIPT#{script_id}", "sk": "SCRIPT"},
+            None,
+            None,
+            {"writer_claim_expires": None},
+        )
+
+    def finish_script(
+        self, script_id: str, status: ScriptStatus, text: str | None = None, **fields: Any
+    ) -> bool:
+        """Move a WRITING script to READY (its text to S3 first) or FAILED, once; False when it
+        was not WRITING."""
+        if text is not None:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=script_key(script_id),
+                Body=text.encode("utf-8"),
+                ContentType="text/plain",
+            )
+        return self._conditional_update(
+            {"pk": f"SCRIPT#{script_id}", "sk": "SCRIPT"},
+            status.value,
+            {ScriptStatus.WRITING},
+            {**fields, "writer_claim_expires": None},
         )
 
     # Executions --------------------------------------------------------------------------------
@@ -180,6 +346,23 @@ class FilmStore:
             ExpressionAttributeValues={":a": arn},
         )
         return arn
+
+    def stop_execution(self, execution_arn: str, cause: str) -> None:
+        """Stop a running execution; one that has already ended is left as it is."""
+        try:
+            self.sfn.stop_execution(executionArn=execution_arn, error="Cancelled", cause=cause)
+        except self.sfn.exceptions.ExecutionDoesNotExist:
+            return
+
+    def invoke_writer(self, event: Mapping[str, Any]) -> None:
+        """Start the screenplay writer asynchronously: the caller never waits on Claude."""
+        if not self.settings.writer_function:
+            raise RuntimeError("STF_WRITER_FUNCTION is not set")
+        self.lambda_client.invoke(
+            FunctionName=self.settings.writer_function,
+            InvocationType="Event",
+            Payload=json.dumps(event).encode("utf-8"),
+        )
 
     # Videos and scenes -----------------------------------------------------------------------
 
@@ -220,6 +403,28 @@ class FilmStore:
         return VideoRecord.model_validate(
             {**_from_item(video), "scenes": sorted(scenes, key=lambda s: s.number)}
         )
+
+    def list_videos(self, limit: int, page_token: str | None = None) -> tuple[list[VideoRecord], str | None]:
+        """A page of videos (without their scenes), newest first, and the next page's token."""
+        items, token = self._list_kind("video", limit, page_token)
+        return [VideoRecord.model_validate(item) for item in items], token
+
+    def _list_kind(
+        self, kind: str, limit: int, page_token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": BY_KIND_INDEX,
+            "KeyConditionExpression": "#kind = :kind",
+            "ExpressionAttributeNames": {"#kind": "kind"},
+            "ExpressionAttributeValues": {":kind": kind},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if page_token is not None:
+            kwargs["ExclusiveStartKey"] = _decode_page_token(page_token, kind)
+        page = self.table.query(**kwargs)
+        last = page.get("LastEvaluatedKey")
+        return [_from_item(item) for item in page["Items"]], _encode_page_token(last) if last else None
 
     def set_video_status(self, video_id: str, status: VideoStatus, **fields: Any) -> bool:
         """Move the video to `status` if the transition table allows it; False when refused."""
@@ -317,6 +522,180 @@ class FilmStore:
             ExpressionAttributeValues={":t": task_id},
         )
 
+    # Batches: one per object version dropped into `incoming/` ----------------------------------
+
+    def claim_batch(self, batch: BatchRecord) -> BatchRecord | None:
+        """Create the batch unless an earlier delivery of its object version did: None when this
+        call created it, else the batch as it stands (with its items)."""
+        fields = batch.model_dump(mode="json", exclude={"items"})
+        client_errors = self.table.meta.client.exceptions
+        try:
+            self.table.put_item(
+                Item=_to_item({"pk": f"BATCH#{batch.id}", "sk": "BATCH", "kind": "batch", **fields}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return None
+        except client_errors.ConditionalCheckFailedException:
+            return self.get_batch(batch.id)
+
+    def get_batch(self, batch_id: str) -> BatchRecord:
+        """The batch and its items, read consistently: a claim just written is always seen."""
+        from boto3.dynamodb.conditions import Key
+
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"BATCH#{batch_id}"),
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.table.query(**kwargs)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        header = next((item for item in items if item["sk"] == "BATCH"), None)
+        if header is None:
+            raise NotFoundError(f"no batch {batch_id}")
+        entries = [
+            BatchItemRecord.model_validate(_from_item(i)) for i in items if i["sk"].startswith("ITEM#")
+        ]
+        return BatchRecord.model_validate(
+            {**_from_item(header), "items": sorted(entries, key=lambda item: item.number)}
+        )
+
+    def take_over_batch(self, batch: BatchRecord, owner: str, lease_until: float, now: float) -> bool:
+        """Become the delivery that starts the batch's videos, if the one that held it is certainly
+        over (its lease has run out) and nobody else took over first."""
+        return self._update_if(
+            {"pk": f"BATCH#{batch.id}", "sk": "BATCH"},
+            {"owner": owner, "lease_until": lease_until},
+            "#status = :starting AND #owner = :previous AND lease_until < :now",
+            {":starting": BatchStatus.STARTING.value, ":previous": batch.owner, ":now": now},
+        )
+
+    def release_batch(self, batch_id: str, owner: str) -> None:
+        """End this delivery's lease early, so that the retry of a delivery that failed need not
+        wait for it to run out."""
+        self._update_if(
+            {"pk": f"BATCH#{batch_id}", "sk": "BATCH"},
+            {"lease_until": 0},
+            "#owner = :owner",
+            {":owner": owner},
+        )
+
+    def set_batch_status(
+        self,
+        batch_id: str,
+        status: BatchStatus,
+        *,
+        expected: BatchStatus,
+        owner: str | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Move the batch from `expected` to `status` (only as `owner`, when given), with `fields`;
+        False when refused."""
+        condition = "#status = :expected" + (" AND #owner = :owner" if owner else "")
+        values: dict[str, Any] = {":expected": expected.value}
+        if owner:
+            values[":owner"] = owner
+        return self._update_if(
+            {"pk": f"BATCH#{batch_id}", "sk": "BATCH"}, {**fields, "status": status.value}, condition, values
+        )
+
+    def claim_batch_item(self, batch_id: str, item: BatchItemRecord) -> BatchItemRecord | None:
+        """Claim one screenplay of a batch before starting it: None when claimed now, else the
+        item as an earlier delivery left it."""
+        key = {"pk": f"BATCH#{batch_id}", "sk": f"ITEM#{item.number:03d}"}
+        client_errors = self.table.meta.client.exceptions
+        try:
+            self.table.put_item(
+                Item=_to_item({**key, **item.model_dump(mode="json"), "updated_at": now_iso()}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return None
+        except client_errors.ConditionalCheckFailedException:
+            existing = self.table.get_item(Key=key, ConsistentRead=True)["Item"]
+        return BatchItemRecord.model_validate(_from_item(existing))
+
+    def update_batch_item(self, batch_id: str, number: int, holder: str, **fields: Any) -> bool:
+        """Record what became of a claimed screenplay, only while `holder` still holds its claim
+        (a delivery that lost the batch to another must not write over it); False when refused.
+        Passing `owner` hands the claim over."""
+        return self._update_if(
+            {"pk": f"BATCH#{batch_id}", "sk": f"ITEM#{number:03d}"},
+            fields,
+            "#owner = :holder",
+            {":holder": holder},
+        )
+
+    def _update_if(
+        self, key: dict[str, str], fields: Mapping[str, Any], condition: str, values: Mapping[str, Any]
+    ) -> bool:
+        """SET `fields` (None removes) and `updated_at` where `condition` holds; `#status` and
+        `#owner` name those attributes in the condition."""
+        names = {"#status": "status", "#owner": "owner"}
+        attribute_values = _to_item(values)
+        sets, removes = [], []
+        for index, (name, value) in enumerate({**fields, "updated_at": now_iso()}.items()):
+            names[f"#f{index}"] = name
+            if value is None:
+                removes.append(f"#f{index}")
+            else:
+                sets.append(f"#f{index} = :v{index}")
+                attribute_values[f":v{index}"] = _to_item({"v": value})["v"]
+        used = {name: attr for name, attr in names.items() if name in condition or name.startswith("#f")}
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        client_errors = self.table.meta.client.exceptions
+        try:
+            self.table.update_item(
+                Key=key,
+                UpdateExpression=expression,
+                ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+                ExpressionAttributeNames=used,
+                ExpressionAttributeValues=attribute_values,
+            )
+        except client_errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get_video_header(self, video_id: str) -> VideoRecord | None:
+        """The video without its scenes, read consistently (None when there is no such video):
+        whoever finishes last among a batch's videos must see every other one finished."""
+        item = self.table.get_item(Key={"pk": f"VIDEO#{video_id}", "sk": "VIDEO"}, ConsistentRead=True).get(
+            "Item"
+        )
+        return None if item is None else VideoRecord.model_validate(_from_item(item))
+
+    def find_execution(self, video_id: str) -> str | None:
+        """The ARN of the video's execution if one was started (it is named after the video)."""
+        if not self.settings.state_machine_arn:
+            raise RuntimeError("STF_STATE_MACHINE_ARN is not set")
+        arn = self.settings.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{video_id}"
+        try:
+            self.sfn.describe_execution(executionArn=arn)
+        except self.sfn.exceptions.ExecutionDoesNotExist:
+            return None
+        return arn
+
+    def read_object(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> StoredObject:
+        """One version of an object (the current one without `version_id`), at most `max_bytes`
+        of it: `truncated` says there was more. Raises NotFoundError when it is gone."""
+        kwargs = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+        try:
+            response = self.s3.get_object(**kwargs)
+        except self.s3.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404"):
+                raise NotFoundError(f"s3://{bucket}/{key} does not exist (any more)") from None
+            raise
+        with response["Body"] as body:
+            data: bytes = body.read(max_bytes + 1)
+        return StoredObject(
+            body=data[:max_bytes],
+            truncated=len(data) > max_bytes,
+            metadata=dict(response.get("Metadata") or {}),
+            version_id=response.get("VersionId"),
+        )
+
     # S3 ----------------------------------------------------------------------------------------
 
     def put_json(self, key: str, document: Any) -> None:
@@ -346,3 +725,12 @@ class FilmStore:
 
     def download_file(self, key: str, path: Path) -> None:
         self.s3.download_file(self.bucket, key, str(path))
+
+    def presigned_url(self, key: str, expires_seconds: int = PRESIGNED_URL_MAX_SECONDS) -> str:
+        """A URL anyone holding it can GET the object with, for `expires_seconds` (an hour at most)."""
+        if not 1 <= expires_seconds <= PRESIGNED_URL_MAX_SECONDS:
+            raise ValueError(f"presigned URLs live 1 to {PRESIGNED_URL_MAX_SECONDS} s, not {expires_seconds}")
+        url = self._presigner.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
+        )
+        return str(url)

@@ -47,6 +47,9 @@ class VideoOptions(BaseModel):
         default=False,
         description="animate a generated keyframe image (image_to_video) instead of text_to_video",
     )
+    fps: int | None = Field(
+        default=None, description="frame rate asked for; recorded, as providers render at their own rate"
+    )
 
 
 def provider_concurrency(provider: str, env: Mapping[str, str] = os.environ) -> int:
@@ -102,9 +105,14 @@ def start_video(
     options: VideoOptions,
     *,
     max_concurrency: int | None = None,
+    script_id: str | None = None,
 ) -> VideoRecord:
-    """Store the screenplay and the video, then start the workflow named after the video."""
-    video = create_video(store, source, options)
+    """Store the screenplay and the video, then start the workflow named after the video.
+
+    `script_id` names a script already stored with this very text (the API films its scripts):
+    the video then points at it instead of at a new copy.
+    """
+    video = create_video(store, source, options, script_id=script_id)
     execution_input = FilmInput(
         video_id=video.id,
         provider=options.provider,
@@ -117,15 +125,23 @@ def start_video(
     return video
 
 
-def create_video(store: FilmStore, source: str | bytes, options: VideoOptions) -> VideoRecord:
-    """Store the screenplay, the video with its PENDING scenes, and each scene's job."""
+def create_video(
+    store: FilmStore, source: str | bytes, options: VideoOptions, *, script_id: str | None = None
+) -> VideoRecord:
+    """Store the screenplay (unless `script_id` names its stored copy), the video with its
+    PENDING scenes, and each scene's job."""
     prepared = prepare(source, options)
-    text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
     screenplay = prepared.screenplay
-    script = ScriptRecord(
-        id=new_id("script"), title=screenplay.title, scene_count=len(screenplay.scenes), created_at=now_iso()
-    )
-    store.put_script(script, text)
+    if script_id is None:
+        text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
+        script = ScriptRecord(
+            id=new_id("script"),
+            title=screenplay.title,
+            scene_count=len(screenplay.scenes),
+            created_at=now_iso(),
+        )
+        store.put_script(script, text)
+        script_id = script.id
     video_id = new_id("video")
     scenes_by_number = {scene.number: scene for scene in screenplay.scenes}
     per_scene = {line.number: line for line in prepared.estimate.scenes}
@@ -133,7 +149,7 @@ def create_video(store: FilmStore, source: str | bytes, options: VideoOptions) -
     keyframe = options.keyframe or catalog.get_model(first.model).needs_keyframe
     video = VideoRecord(
         id=video_id,
-        script_id=script.id,
+        script_id=script_id,
         title=screenplay.title,
         provider=first.provider,
         model=first.model,
@@ -141,6 +157,7 @@ def create_video(store: FilmStore, source: str | bytes, options: VideoOptions) -
         ratio=first.ratio,
         scene_count=len(prepared.shots),
         keyframe=keyframe,
+        fps=options.fps,
         estimated_credits=prepared.estimate.credits,
         estimated_usd=prepared.estimate.usd,
         created_at=now_iso(),
@@ -155,7 +172,8 @@ def create_video(store: FilmStore, source: str | bytes, options: VideoOptions) -
         ],
     )
     jobs = [
-        SceneJob(video_id=video_id, scene=scenes_by_number[shot.scene], shot=shot) for shot in prepared.shots
+        SceneJob(video_id=video_id, scene=scenes_by_number[shot.scene], shot=shot, keyframe=keyframe)
+        for shot in prepared.shots
     ]
     store.create_video(video, jobs)
     return video

@@ -45,6 +45,9 @@ class SceneProgress(BaseModel):
     outcome: Outcome = Outcome.WAIT
     failure_code: str | None = None
     failure: str | None = None
+    charged_credits: float = 0
+    """What the provider charged for this scene's earlier, failed tries: a moderated generation
+    still costs credits, and the video's cost counts it."""
 
 
 class StepError(BaseModel):
@@ -94,6 +97,7 @@ _FAILURE_CODES = {
     "PermanentProviderError": "PROVIDER_REJECTED",
     "TransientProviderError": "PROVIDER_UNAVAILABLE",
     "DailyCapError": "DAILY_CAP",
+    "ConfigurationError": "CONFIGURATION",
     "States.Timeout": "TASK_TIMEOUT",
 }
 
@@ -146,21 +150,29 @@ class FilmWorkflow:
         assert state.task.task_id is not None, "CheckScene runs after SubmitScene"
         task = get_provider(state.provider).status(state.task.task_id)
         progress = state.task
+        # A task made in stages (Runway's keyframe image, then the video animating it) reports its
+        # next stage under a new id: from then on that id is the one polled, stored and cancelled.
+        progress.task_id = task.id
         progress.polls += 1
         progress.outcome = self._outcome(task, progress, state.max_polls)
+        if progress.outcome in (Outcome.FAILED, Outcome.RESUBMIT):
+            progress.charged_credits += task.credits or 0
         if progress.outcome is Outcome.FAILED:
             progress.failure_code = task.failure_code or "PROVIDER_FAILED"
             progress.failure = (task.failure or "the provider reported a failure")[:FAILURE_TEXT_LIMIT]
         elif progress.outcome is Outcome.TIMEOUT:
+            # Queue time counts: the timeout bounds the poll loop, and so the execution's history.
+            queued = ", still queued (THROTTLED) at the provider" if task.state is TaskState.THROTTLED else ""
             progress.failure_code = "TIMEOUT"
             progress.failure = (
                 f"no result after {progress.polls} polls of {state.poll_seconds} s "
-                f"(scene timeout {progress.polls * state.poll_seconds} s); the provider task was cancelled"
+                f"(scene timeout {progress.polls * state.poll_seconds} s{queued}); "
+                "the provider task was cancelled"
             )
         if task.state in (TaskState.THROTTLED, TaskState.RUNNING, TaskState.PENDING):
             status = SceneStatus.THROTTLED if task.state is TaskState.THROTTLED else SceneStatus.RUNNING
             # Only what the provider reported: an unknown value must not erase our own estimate.
-            seen = {"progress": task.progress, "estimated_credits": task.credits}
+            seen = {"progress": task.progress, "estimated_credits": task.credits, "provider_task_id": task.id}
             known = {name: value for name, value in seen.items() if value is not None}
             self.store.set_scene_status(state.video_id, state.scene, status, **known)
         return state.model_dump(mode="json")
@@ -191,12 +203,13 @@ class FilmWorkflow:
         with provider.open_output(task, job) as stream:
             self.store.upload_stream(key, stream)
         # Only now, with the clip in S3, is the scene a success.
+        charged = state.task.charged_credits
         self.store.set_scene_status(
             state.video_id,
             state.scene,
             SceneStatus.SUCCEEDED,
             clip_key=key,
-            credits=task.credits,
+            credits=charged + task.credits if task.credits is not None else charged or None,
             progress=1.0,
         )
         return state.model_dump(mode="json")
@@ -217,7 +230,12 @@ class FilmWorkflow:
             get_provider(state.provider).cancel(progress.task_id)
         status = SceneStatus.CANCELLED if progress.outcome is Outcome.CANCELLED else SceneStatus.FAILED
         self.store.set_scene_status(
-            state.video_id, state.scene, status, failure_code=code, failure=failure[:FAILURE_TEXT_LIMIT]
+            state.video_id,
+            state.scene,
+            status,
+            failure_code=code,
+            failure=failure[:FAILURE_TEXT_LIMIT],
+            credits=progress.charged_credits or None,
         )
         progress.failure_code, progress.failure = code, failure[:FAILURE_TEXT_LIMIT]
         return state.model_dump(mode="json")
@@ -267,6 +285,11 @@ class FilmWorkflow:
             status = self.store.get_video(video.id).status  # cancelled meanwhile: keep what is there
         final = self.store.get_video(video.id)
         self.store.put_json(manifest_key(video.id), build_manifest(final, execution=event.get("execution")))
+        if final.batch_id:
+            # The batch's last video to end writes its summary; nothing waits for the batch.
+            from script_to_film.batch import summarize_batch
+
+            summarize_batch(self.store, final.batch_id)
         return {"video_id": video.id, "status": final.status.value, "succeeded": succeeded}
 
 
