@@ -5,6 +5,9 @@
 2. Film: a 9-scene film on the embedded local stack whose provider takes 5 s per clip, polled
    every second, with the Map fanned out 9 wide against the same film one scene at a time.
 3. Stitching: 9 clips of 8 s at 1280x720, joined by stream copy against a full re-encode.
+4. Runway: the same 9-scene film through the real Runway provider and the unmodified `runwayml`
+   SDK against the fake Runway API (tests/fakes), 5 s per clip, polled every second, with the
+   provider concurrency at 9 (tier 5 allows 20) against 1 (tier 1).
 """
 
 from __future__ import annotations
@@ -96,6 +99,46 @@ def bench_film(rows: list[tuple[str, str, str]]) -> None:
     )
 
 
+def bench_runway(rows: list[tuple[str, str, str]]) -> None:
+    # The fake Runway API lives with the tests, which are not an installed package.
+    sys.path.insert(0, str(REPO))
+    from infra.local.stack import LocalStack
+    from script_to_film.providers import reset_providers
+    from script_to_film.submission import VideoOptions, start_video
+    from tests.fakes.runway_api import Behaviour, FakeRunway
+
+    options = VideoOptions(provider="runway", poll_seconds=POLL_SECONDS, scene_timeout_seconds=120)
+    walls, executions = {}, {}
+    latency = Behaviour(latency=PROVIDER_LATENCY_SECONDS)
+    # The fake's own limit is the film's width, so nothing is THROTTLED: the Map alone sets the pace.
+    with FakeRunway(concurrency=SCENES, default=latency) as fake:
+        for label, concurrency in (("parallel", SCENES), ("sequential", 1)):
+            reset_providers()  # a client for this fake, made at the first call
+            with LocalStack(fake.env()) as stack:
+                start = time.perf_counter()
+                video = start_video(
+                    stack.store, nine_scene_screenplay(), options, max_concurrency=concurrency
+                )
+                final = stack.wait(video, interval=0.1)
+                walls[label] = time.perf_counter() - start
+                assert final.status.value == "SUCCEEDED", final.status
+                events = stack.history(str(video.execution_arn))
+                executions[label] = (events[-1]["timestamp"] - events[0]["timestamp"]).total_seconds()
+        paid = len(fake.paid_creates())
+    reset_providers()
+    speed_up = walls["sequential"] / walls["parallel"]
+    rows.append(
+        (
+            f"{SCENES}-scene film via the Runway provider and SDK against the fake API, "
+            f"{PROVIDER_LATENCY_SECONDS} s per clip, poll {POLL_SECONDS} s, concurrency {SCENES}",
+            f"{walls['parallel']:.1f} s",
+            f"execution {executions['parallel']:.1f} s; concurrency 1: {walls['sequential']:.1f} s "
+            f"(execution {executions['sequential']:.1f} s): {speed_up:.1f}× faster in parallel; "
+            f"{paid} paid creates for {2 * SCENES} clips",
+        )
+    )
+
+
 def bench_stitch(rows: list[tuple[str, str, str]]) -> None:
     from script_to_film import media
     from script_to_film.director import direct
@@ -130,7 +173,7 @@ def bench_stitch(rows: list[tuple[str, str, str]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", choices=["breakdown", "film", "stitch"])
+    parser.add_argument("--only", choices=["breakdown", "film", "stitch", "runway"])
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     rows: list[tuple[str, str, str]] = []
@@ -140,6 +183,8 @@ def main() -> None:
         bench_stitch(rows)
     if args.only in (None, "film"):
         bench_film(rows)
+    if args.only in (None, "runway"):
+        bench_runway(rows)
     table = Table(title=f"Script-to-Film benchmarks ({os.cpu_count()} cores)")
     table.add_column("what")
     table.add_column("time", justify="right")

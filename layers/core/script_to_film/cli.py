@@ -71,9 +71,12 @@ def _fail(message: str, status: int) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from infra.local.server import add_serve_command
+    from script_to_film.batch_cli import add_batch_command
     from script_to_film.catalog import DEFAULT_MODEL
     from script_to_film.director import DEFAULT_STYLE
     from script_to_film.providers import available_providers
+    from script_to_film.writer import add_write_command
 
     parser = _Parser(prog="stf", description="Turn a screenplay into a short film.")
     parser.add_argument("--version", action="version", version=f"stf {__version__}")
@@ -111,6 +114,10 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-budget-usd", type=float, help="refuse to start when the estimate is over this")
     run.add_argument("--json", action="store_true", help="print the manifest as JSON")
     run.set_defaults(command=_run)
+
+    add_write_command(commands)
+    add_batch_command(commands)
+    add_serve_command(commands)
     return parser
 
 
@@ -192,6 +199,10 @@ def _run(args: argparse.Namespace) -> int:
     )
     source = _read_screenplay(args.file)
     prepare(source, options)  # bad input is refused here, before the stack starts or anything is made
+    if options.provider == "runway":
+        from script_to_film.secrets import runway_api_key
+
+        runway_api_key()  # a missing key is exit 2 now, not a FAILED scene per scene later
 
     from infra.local.stack import LocalStack
     from script_to_film.workflow import build_manifest

@@ -22,7 +22,14 @@ def _animatic() -> VideoProvider:
     return AnimaticProvider(latency_seconds=float(os.environ.get("STF_ANIMATIC_LATENCY_SECONDS", "0")))
 
 
-_BUILT_IN: dict[str, ProviderFactory] = {"animatic": _animatic}
+def _runway() -> VideoProvider:
+    from script_to_film.providers.runway import RunwayProvider
+
+    # The SDK client, and the API key it carries, are made at the first call, not here.
+    return RunwayProvider()
+
+
+_BUILT_IN: dict[str, ProviderFactory] = {"animatic": _animatic, "runway": _runway}
 _FACTORIES: dict[str, ProviderFactory] = dict(_BUILT_IN)
 _INSTANCES: dict[str, VideoProvider] = {}
 

@@ -1,0 +1,594 @@
+"""Runway, through its own `runwayml` SDK: one clip per shot, submitted and polled, never waited on.
+
+Two ways to film a shot (PROVIDERS.md has the API as it is today):
+
+- **text_to_video** (`gen4.5`, the default, and `veo3.1` / `veo3.1_fast`): one task.
+- **the keyframe path** (`gen4_turbo`, which only animates images, or any video whose job asks
+  for a keyframe): `text_to_image` with `gen4_image` makes the first frame, then `image_to_video`
+  animates it. The Step Functions Wait loop is the only poller, so the two tasks are chained
+  across polls rather than waited for: `submit` creates the image task and returns the id
+  `keyframe/<video>/<scene>/<image task>`; the poll that finds the image SUCCEEDED loads the
+  scene's job, creates the `image_to_video` task from the image's output URL (at once: it
+  expires) and reports RUNNING under the id `keyframe/<video>/<scene>/<image task>/<image
+  credits>/<video task>`. The workflow polls, stores and cancels under the id a poll reports, so
+  from then on it follows the video task. Progress is the image's for the first fifth of the bar,
+  the video's for the rest; credits are the image's plus the video's.
+
+Errors are classified here, once, into the workflow's typed errors (the ASL matches class names):
+on create, 400/401/403/404 are `PermanentProviderError` (code `INVALID_REQUEST`, `AUTH`,
+`FORBIDDEN`, `NOT_FOUND`); a 429 without Retry-After is Runway's daily generation cap
+(`DailyCapError`, never retried); a 429 with Retry-After, 408, 5xx and a connection that never
+reached Runway are `TransientProviderError`, retried a bounded number of times by the workflow.
+The SDK's own retries are off for creates: a paid create is never repeated behind our back. A
+create whose request was sent but whose answer never came (read timeout, dropped connection) may
+have started a paid task, so it is `SubmitInDoubtError`: the scene fails rather than pay twice.
+Status reads are idempotent: the SDK may retry them once, and 5xx, 429 and connection errors
+are transient. A task Runway no longer knows (404) was cancelled or deleted: CANCELLED.
+
+Output URLs are signed and expire: `open_output` reads the task again and streams its first
+output through `download.open_download` straight away. No URL is stored, returned or logged.
+The API key comes from `secrets.runway_api_key()` (Secrets Manager on AWS, `RUNWAYML_API_SECRET`
+locally), is given to the SDK only, and is read again after Runway refuses it (a rotated key).
+The base URL is the SDK's own setting (`RUNWAYML_BASE_URL`), so tests point the unmodified SDK
+at a local fake.
+
+The SDK is imported on first use, so a process that never calls Runway never loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from script_to_film import catalog, secrets
+from script_to_film.catalog import Endpoint, VideoModel
+from script_to_film.errors import InvalidInputError
+from script_to_film.models import SceneJob
+from script_to_film.providers.base import (
+    PermanentProviderError,
+    ProviderError,
+    ProviderTask,
+    TaskState,
+    TransientProviderError,
+)
+from script_to_film.store import SubmitInDoubtError
+
+if TYPE_CHECKING:
+    from runwayml import APIError, RunwayML
+
+KEYFRAME_SHARE = 0.2
+"""The share of the progress bar given to making the keyframe image (it takes seconds, the video
+minutes)."""
+
+CREATE_TIMEOUT_SECONDS = 30.0
+"""A create answers in well under a second; SubmitScene's Task allows 60 s."""
+
+READ_TIMEOUT_SECONDS = 8.0
+READ_RETRIES = 1
+"""A status read or a cancel may be retried once by the SDK: two tries of 8 s and the SDK's short
+backoff fit in CheckScene's 30-second Task timeout."""
+
+CONNECT_TIMEOUT_SECONDS = 5.0
+DETAIL_LIMIT = 300
+
+
+class DailyCapError(PermanentProviderError):
+    """Runway refused a create with 429 and no Retry-After: the account's daily generation cap is
+    reached. Retrying today only wastes calls (failure code DAILY_CAP)."""
+
+
+# Requests ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRequest:
+    """One create call: the endpoint and the SDK's keyword arguments (snake_case: the SDK sends
+    them as the API's camelCase JSON)."""
+
+    endpoint: Endpoint
+    params: dict[str, Any]
+
+
+def uses_keyframe(job: SceneJob) -> bool:
+    """Whether the shot is filmed from a keyframe image: asked for, or the model only animates images."""
+    return job.keyframe or _video_model(job).needs_keyframe
+
+
+def video_request(job: SceneJob) -> CreateRequest:
+    """The video create for `job`, with only the parameters the catalog allows for its model.
+
+    On the keyframe path this is the `image_to_video` call without its `prompt_image`, which
+    exists only once the keyframe is made. Anything the catalog would refuse raises
+    `PermanentProviderError` here, before a single credit is spent.
+    """
+    model = _video_model(job)
+    endpoint = Endpoint.IMAGE_TO_VIDEO if uses_keyframe(job) else Endpoint.TEXT_TO_VIDEO
+    if endpoint not in model.endpoints:
+        raise PermanentProviderError(
+            f"{model.id} has no {endpoint} endpoint (it offers {', '.join(model.endpoints)})",
+            code="INPUT.ENDPOINT",
+        )
+    shot = job.shot
+    try:
+        catalog.check_ratio(model, shot.ratio, endpoint)
+    except InvalidInputError as error:
+        raise PermanentProviderError(str(error), code="INPUT.RATIO") from error
+    if shot.duration not in model.durations:
+        allowed = ", ".join(map(str, model.durations))
+        raise PermanentProviderError(
+            f"{model.id} makes clips of {allowed} seconds, not {shot.duration}", code="INPUT.DURATION"
+        )
+    _check_prompt(shot.prompt, model.prompt_limit)
+    params = {"model": model.id, "prompt_text": shot.prompt, "ratio": shot.ratio, "duration": shot.duration}
+    return CreateRequest(endpoint, params)
+
+
+def keyframe_request(job: SceneJob) -> CreateRequest:
+    """The `text_to_image` call that makes the shot's first frame, at the image ratio nearest the video's."""
+    image_model = catalog.get_image_model()
+    _check_prompt(job.shot.prompt, image_model.prompt_limit)
+    params = {
+        "model": image_model.id,
+        "prompt_text": job.shot.prompt,
+        "ratio": keyframe_ratio(job.shot.ratio),
+    }
+    return CreateRequest(Endpoint.TEXT_TO_IMAGE, params)
+
+
+def keyframe_ratio(video_ratio: str) -> str:
+    """The keyframe model's 720p ratio closest in shape to `video_ratio` (720p images cost least,
+    and image_to_video fits the image to the video's ratio anyway)."""
+    wanted = _aspect(video_ratio)
+    ratios = catalog.get_image_model().ratios_720p
+    return min(ratios, key=lambda ratio: abs(math.log(_aspect(ratio) / wanted)))
+
+
+def _aspect(ratio: str) -> float:
+    width, _, height = ratio.partition(":")
+    try:
+        value = int(width) / int(height)
+    except (ValueError, ZeroDivisionError):
+        raise PermanentProviderError(f"{ratio!r} is not a ratio like 1280:720", code="INPUT.RATIO") from None
+    if value <= 0:
+        raise PermanentProviderError(f"{ratio!r} is not a ratio like 1280:720", code="INPUT.RATIO")
+    return value
+
+
+def _video_model(job: SceneJob) -> VideoModel:
+    try:
+        model = catalog.get_model(job.shot.model)
+    except InvalidInputError as error:
+        raise PermanentProviderError(str(error), code="INPUT.MODEL") from error
+    if model.provider != catalog.RUNWAY:
+        raise PermanentProviderError(
+            f"{model.id} is a {model.provider} model, not a Runway one", code="INPUT.MODEL"
+        )
+    return model
+
+
+def _check_prompt(prompt: str, limit: int) -> None:
+    if not prompt.strip():
+        raise PermanentProviderError("the shot has an empty prompt", code="INPUT.PROMPT")
+    units = catalog.utf16_len(prompt)
+    if units > limit:
+        raise PermanentProviderError(
+            f"the prompt is {units} UTF-16 code units, over Runway's limit of {limit}", code="INPUT.PROMPT"
+        )
+
+
+# Task ids of the keyframe path -------------------------------------------------------------------
+
+_ID_PART = r"[A-Za-z0-9_-]{1,80}"
+_KEYFRAME_ID = re.compile(
+    rf"keyframe/(?P<video>{_ID_PART})/(?P<scene>[1-9][0-9]{{0,5}})/(?P<image>{_ID_PART})"
+    rf"(?:/(?P<credits>[0-9]{{1,9}})/(?P<clip>{_ID_PART}))?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyframeTask:
+    """The id of a shot filmed from a keyframe: which job it films, the image task, and once the
+    image is made, what it cost and the video task animating it."""
+
+    video_id: str
+    scene: int
+    image_task: str
+    image_credits: int | None = None
+    video_task: str | None = None
+
+    def __str__(self) -> str:
+        base = f"keyframe/{self.video_id}/{self.scene}/{self.image_task}"
+        return base if self.video_task is None else f"{base}/{self.image_credits or 0}/{self.video_task}"
+
+    @classmethod
+    def parse(cls, task_id: str) -> KeyframeTask | None:
+        """The keyframe task `task_id` names, or None for a plain Runway task id."""
+        if not task_id.startswith("keyframe/"):
+            return None
+        match = _KEYFRAME_ID.fullmatch(task_id)
+        if match is None:
+            raise PermanentProviderError(f"{task_id!r} is not a keyframe task id", code="UNKNOWN_TASK")
+        credits = match["credits"]
+        return cls(
+            video_id=match["video"],
+            scene=int(match["scene"]),
+            image_task=match["image"],
+            image_credits=int(credits) if credits is not None else None,
+            video_task=match["clip"],
+        )
+
+
+# Task statuses -----------------------------------------------------------------------------------
+
+_STATES = {state.value: state for state in TaskState}
+
+
+def task_from_response(task_id: str, response: Any, *, source: str = "Runway") -> ProviderTask:
+    """A `tasks.retrieve` answer as a ProviderTask: the six statuses, progress, failure, credits.
+
+    Credits are the estimate (`estimatedCost`) while the task is queued or running and the charge
+    (`cost`) once it is final. The output URLs are left out on purpose. A status this code does not
+    know is treated as work still under way, which the scene timeout bounds.
+    """
+    state = _STATES.get(str(getattr(response, "status", "")), TaskState.RUNNING)
+    if state.is_final:
+        credits = getattr(getattr(response, "cost", None), "credits", None)
+    else:
+        credits = getattr(getattr(response, "estimated_cost", None), "credits", None)
+    progress: float | None = None
+    if state is TaskState.SUCCEEDED:
+        progress = 1.0
+    elif state is TaskState.RUNNING:
+        reported = getattr(response, "progress", None)
+        progress = min(1.0, max(0.0, float(reported))) if isinstance(reported, int | float) else None
+    elif state in (TaskState.PENDING, TaskState.THROTTLED):
+        progress = 0.0
+    failure = failure_code = None
+    if state is TaskState.FAILED:
+        failure_code = getattr(response, "failure_code", None) or None
+        failure = f"{source}: {getattr(response, 'failure', None) or 'the task failed'}"
+    return ProviderTask(
+        id=task_id,
+        state=state,
+        progress=progress,
+        failure=failure,
+        failure_code=failure_code,
+        credits=float(credits) if isinstance(credits, int | float) else None,
+    )
+
+
+def _gone(task_id: str) -> ProviderTask:
+    return ProviderTask(
+        id=task_id,
+        state=TaskState.CANCELLED,
+        failure="Runway no longer has this task: it was cancelled or deleted",
+    )
+
+
+def _first_output(response: Any) -> str | None:
+    output = getattr(response, "output", None)
+    if isinstance(output, list) and output and isinstance(output[0], str) and output[0]:
+        return output[0]
+    return None
+
+
+# Error classification ----------------------------------------------------------------------------
+
+
+CreateFailure = ProviderError | SubmitInDoubtError
+
+
+def create_error(error: APIError, what: str) -> CreateFailure:
+    """The workflow's error for a failed create of `what` (e.g. "text_to_video gen4.5")."""
+    import runwayml
+
+    if isinstance(error, runwayml.APIStatusError):
+        status = error.status_code
+        detail = _detail(error)
+        if status == 429:
+            retry_after = _retry_after(error)
+            if retry_after is None:
+                return DailyCapError(
+                    f"daily generation cap reached: Runway answered {what} with 429 and no "
+                    f"Retry-After{detail}",
+                    code="DAILY_CAP",
+                )
+            return TransientProviderError(
+                f"Runway is rate limiting {what} (429, retry after {retry_after}){detail}",
+                code="RATE_LIMITED",
+            )
+        if status == 408 or status >= 500:
+            return TransientProviderError(
+                f"Runway answered {what} with HTTP {status}{detail}", code=f"HTTP_{status}"
+            )
+        codes = {
+            400: "INVALID_REQUEST",
+            401: "AUTH",
+            403: "FORBIDDEN",
+            404: "NOT_FOUND",
+            422: "INVALID_REQUEST",
+        }
+        return PermanentProviderError(
+            f"Runway refused {what} with HTTP {status}{detail}", code=codes.get(status, f"HTTP_{status}")
+        )
+    if isinstance(error, runwayml.APIConnectionError):
+        if _never_reached_runway(error):
+            return TransientProviderError(
+                f"could not connect to Runway for {what} ({_cause(error)})", code="CONNECTION"
+            )
+        return SubmitInDoubtError(
+            f"{what} was sent to Runway but no answer came back ({_cause(error)}); it may have started "
+            "a paid task, so it is not sent again"
+        )
+    return PermanentProviderError(
+        f"Runway's answer to {what} could not be read ({error})", code="BAD_RESPONSE"
+    )
+
+
+def read_error(error: APIError, what: str) -> ProviderError:
+    """The workflow's error for a failed status read or cancel (both safe to repeat)."""
+    import runwayml
+
+    if isinstance(error, runwayml.APIStatusError):
+        status = error.status_code
+        detail = _detail(error)
+        if status in (408, 429) or status >= 500:
+            return TransientProviderError(
+                f"Runway answered {what} with HTTP {status}{detail}", code=f"HTTP_{status}"
+            )
+        code = {401: "AUTH", 403: "FORBIDDEN"}.get(status, f"HTTP_{status}")
+        return PermanentProviderError(f"Runway refused {what} with HTTP {status}{detail}", code=code)
+    if isinstance(error, runwayml.APIConnectionError):
+        return TransientProviderError(
+            f"could not reach Runway for {what} ({_cause(error)})", code="CONNECTION"
+        )
+    return PermanentProviderError(
+        f"Runway's answer to {what} could not be read ({error})", code="BAD_RESPONSE"
+    )
+
+
+def _detail(error: Any) -> str:
+    """Runway's own explanation (`{"error": "..."}`), shortened; never headers or the request."""
+    body = getattr(error, "body", None)
+    message = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(message, str) or not message.strip():
+        return ""
+    text = " ".join(message.split())
+    return f": {text[:DETAIL_LIMIT]}"
+
+
+def _retry_after(error: Any) -> str | None:
+    headers = error.response.headers
+    for name in ("retry-after-ms", "retry-after"):
+        value = headers.get(name)
+        if value is not None and value.strip():
+            return f"{value.strip()} ms" if name == "retry-after-ms" else f"{value.strip()} s"
+    return None
+
+
+def _never_reached_runway(error: BaseException) -> bool:
+    """Whether the request certainly never reached Runway: it failed while connecting."""
+    import httpx
+
+    return isinstance(error.__cause__, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _cause(error: BaseException) -> str:
+    cause = error.__cause__
+    return type(cause).__name__ if cause is not None else type(error).__name__
+
+
+# Logs --------------------------------------------------------------------------------------------
+
+
+class _DropQueryStrings(logging.Filter):
+    """The SDK logs each request's options at DEBUG, an image_to_video's `promptImage` among them:
+    a signed keyframe URL would show its signature there."""
+
+    _QUERY_STRING = re.compile(r"\?[^\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = self._QUERY_STRING.sub("", message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        return True
+
+
+logging.getLogger("runwayml._base_client").addFilter(_DropQueryStrings())
+
+
+# The provider ------------------------------------------------------------------------------------
+
+JobLoader = Callable[[str, int], SceneJob]
+
+
+def load_job_from_store(video_id: str, scene: int) -> SceneJob:
+    """The job of a scene, from the project's bucket (the keyframe path needs it when the image is made)."""
+    from script_to_film.store import FilmStore, StoreSettings
+
+    return FilmStore(StoreSettings.from_env()).get_job(video_id, scene)
+
+
+class RunwayProvider:
+    """The Runway provider: `submit`, `status`, `cancel` and `open_output` over the `runwayml` SDK.
+
+    One instance per process (the provider registry's), safe to share between threads; its SDK
+    clients are built on first use with the key from `api_key`.
+    """
+
+    name = "runway"
+
+    def __init__(
+        self,
+        *,
+        api_key: Callable[[], str] = secrets.runway_api_key,
+        load_job: JobLoader = load_job_from_store,
+        create_timeout_seconds: float = CREATE_TIMEOUT_SECONDS,
+        read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
+    ) -> None:
+        self._api_key = api_key
+        self._load_job = load_job
+        self._create_timeout = create_timeout_seconds
+        self._read_timeout = read_timeout_seconds
+        self._lock = threading.Lock()
+        self._clients: tuple[RunwayML, RunwayML] | None = None
+
+    # SDK clients ---------------------------------------------------------------------------------
+
+    def _client_pair(self) -> tuple[RunwayML, RunwayML]:
+        """(reader, creator): one connection pool; creates never retried by the SDK."""
+        with self._lock:
+            if self._clients is None:
+                import httpx
+                import runwayml
+
+                reader = runwayml.RunwayML(
+                    api_key=self._api_key(),
+                    max_retries=READ_RETRIES,
+                    timeout=httpx.Timeout(self._read_timeout, connect=CONNECT_TIMEOUT_SECONDS),
+                )
+                creator = reader.with_options(
+                    max_retries=0,
+                    timeout=httpx.Timeout(self._create_timeout, connect=CONNECT_TIMEOUT_SECONDS),
+                )
+                self._clients = (reader, creator)
+            return self._clients
+
+    def _forget_key(self, error: CreateFailure) -> None:
+        # A refused key may have been rotated in Secrets Manager: read it again on the next call.
+        if isinstance(error, ProviderError) and error.code == "AUTH":
+            with self._lock:
+                self._clients = None
+
+    def _create(self, request: CreateRequest) -> str:
+        import runwayml
+
+        creator = self._client_pair()[1]
+        what = f"{request.endpoint} {request.params.get('model')}"
+        try:
+            if request.endpoint is Endpoint.TEXT_TO_VIDEO:
+                created: Any = creator.text_to_video.create(**request.params)
+            elif request.endpoint is Endpoint.IMAGE_TO_VIDEO:
+                created = creator.image_to_video.create(**request.params)
+            else:
+                created = creator.text_to_image.create(**request.params)
+        except runwayml.APIError as error:
+            failure = create_error(error, what)
+            self._forget_key(failure)
+            raise failure from error
+        return str(created.id)
+
+    def _retrieve(self, task_id: str) -> Any | None:
+        """The task as Runway reports it, or None when Runway does not know it (404)."""
+        import runwayml
+
+        try:
+            return self._client_pair()[0].tasks.retrieve(task_id)
+        except runwayml.NotFoundError:
+            return None
+        except runwayml.APIError as error:
+            failure = read_error(error, f"the status of task {task_id}")
+            self._forget_key(failure)
+            raise failure from error
+
+    # The protocol --------------------------------------------------------------------------------
+
+    def submit(self, job: SceneJob) -> str:
+        """Create the shot's task (its keyframe's, on the keyframe path) and return its id."""
+        video = video_request(job)  # checked first, so a keyframe is never paid for a video refused later
+        if video.endpoint is Endpoint.IMAGE_TO_VIDEO:
+            if not re.fullmatch(_ID_PART, job.video_id):
+                raise PermanentProviderError(f"video id {job.video_id!r} cannot name a keyframe task")
+            image_task = self._create(keyframe_request(job))
+            return str(KeyframeTask(video_id=job.video_id, scene=job.scene.number, image_task=image_task))
+        return self._create(video)
+
+    def status(self, task_id: str) -> ProviderTask:
+        """The task now; on the keyframe path, the poll that finds the image made starts the video."""
+        keyframe = KeyframeTask.parse(task_id)
+        if keyframe is None:
+            response = self._retrieve(task_id)
+            return _gone(task_id) if response is None else task_from_response(task_id, response)
+        if keyframe.video_task is None:
+            return self._keyframe_status(keyframe)
+        response = self._retrieve(keyframe.video_task)
+        if response is None:
+            return _gone(task_id)
+        video = task_from_response(task_id, response)
+        progress = None if video.progress is None else KEYFRAME_SHARE + (1 - KEYFRAME_SHARE) * video.progress
+        credits = (keyframe.image_credits or 0) + (video.credits or 0)
+        return video.model_copy(
+            update={"progress": round(progress, 3) if progress is not None else None, "credits": credits}
+        )
+
+    def _keyframe_status(self, keyframe: KeyframeTask) -> ProviderTask:
+        task_id = str(keyframe)
+        response = self._retrieve(keyframe.image_task)
+        if response is None:
+            return _gone(task_id)
+        image = task_from_response(task_id, response, source="Runway (keyframe image)")
+        if image.state is not TaskState.SUCCEEDED:
+            progress = None if image.progress is None else round(KEYFRAME_SHARE * image.progress, 3)
+            return image.model_copy(update={"progress": progress})
+        url = _first_output(response)
+        if url is None:
+            return image.model_copy(
+                update={
+                    "state": TaskState.FAILED,
+                    "failure_code": "NO_OUTPUT",
+                    "failure": "Runway's keyframe image has no output",
+                }
+            )
+        # The keyframe is made: animate it now, while its URL is fresh. The create is the last call
+        # of this poll, so a retry of the poll after a failed create never finds a video already begun.
+        job = self._load_job(keyframe.video_id, keyframe.scene)
+        request = video_request(job)
+        video_task = self._create(replace(request, params={**request.params, "prompt_image": url}))
+        image_credits = int(image.credits or 0)
+        advanced = replace(keyframe, image_credits=image_credits, video_task=video_task)
+        return ProviderTask(
+            id=str(advanced), state=TaskState.RUNNING, progress=KEYFRAME_SHARE, credits=image_credits
+        )
+
+    def cancel(self, task_id: str) -> None:
+        """Cancel the task (the stage under way, on the keyframe path); one Runway no longer has is fine."""
+        import runwayml
+
+        keyframe = KeyframeTask.parse(task_id)
+        target = task_id if keyframe is None else keyframe.video_task or keyframe.image_task
+        try:
+            self._client_pair()[0].tasks.delete(target)
+        except runwayml.NotFoundError:
+            return
+        except runwayml.APIError as error:
+            failure = read_error(error, f"cancelling task {target}")
+            self._forget_key(failure)
+            raise failure from error
+
+    @contextmanager
+    def open_output(self, task: ProviderTask, job: SceneJob) -> Iterator[BinaryIO]:
+        """The finished clip as a stream, from a URL read from Runway just now (they expire)."""
+        from script_to_film.download import open_download
+
+        keyframe = KeyframeTask.parse(task.id)
+        video_task = task.id if keyframe is None else keyframe.video_task
+        if video_task is None:
+            raise PermanentProviderError(f"task {task.id} has made its keyframe but no video yet")
+        response = self._retrieve(video_task)
+        if response is None:
+            raise PermanentProviderError(f"Runway no longer has task {video_task}", code="NOT_FOUND")
+        current = task_from_response(task.id, response)
+        if current.state is not TaskState.SUCCEEDED:
+            raise PermanentProviderError(f"task {video_task} is {current.state.value}, not SUCCEEDED")
+        url = _first_output(response)
+        if url is None:
+            raise PermanentProviderError(f"task {video_task} SUCCEEDED without an output", code="NO_OUTPUT")
+        with open_download(url) as stream:
+            yield stream

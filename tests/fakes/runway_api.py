@@ -1,0 +1,658 @@
+"""A fake Runway API on 127.0.0.1, speaking the real HTTP surface.
+
+The `runwayml` SDK runs against it unmodified with `RUNWAYML_BASE_URL` pointed at `base_url`
+(`fake.env()` gives that, a dummy key and the download allow-list). What it does, as the API does:
+
+- `POST /v1/text_to_video`, `/v1/image_to_video`, `/v1/text_to_image` take camelCase JSON and
+  answer `{"id"}`; `GET /v1/tasks/{id}` answers the task (`status`, `createdAt`, `progress`,
+  `estimatedCost`/`cost`, `output`, `failure`, `failureCode`); `DELETE /v1/tasks/{id}` cancels a
+  task still under way (or deletes a finished one) with 204, after which the task is 404.
+- Every API call needs `Authorization: Bearer <key>` and `X-Runway-Version: 2024-11-06` (401).
+- Bodies are validated like the real API: a retired model (`gen3a_turbo`) is 403 "Model variant
+  … is not available"; an unknown model, a ratio the model does not make ('16:9'), a duration it
+  does not make, a missing or over-long `promptText` (over 1000 UTF-16 code units), a missing
+  `promptImage` and any field the endpoint does not take (`watermark`) are 400 with `{"error"}`.
+- Tasks run at most `concurrency` at a time; beyond that they are THROTTLED, queued in order and
+  started as slots free up. A started task is PENDING for `pending_seconds`, RUNNING with
+  `progress` for its latency, then SUCCEEDED (or FAILED, as its rule says).
+- Outputs are served by the fake itself under signed URLs that expire `output_ttl` seconds after
+  the task was read (403 after), as Runway's do; videos are real MP4s (the animatic renderer at
+  the requested duration), keyframes real PNGs.
+
+What a test controls: `fake.on(words, Behaviour(...))` for tasks whose prompt contains `words`
+(latency, SAFETY.* or INTERNAL.* failures for every try or the first N, never finishing);
+`concurrency`; `daily_cap` (creates accepted before 429 without Retry-After); `fail_next(n,
+status, kind, retry_after)` for bursts of 5xx or 429 answers; `create_delay` (the task is made,
+the answer comes late: a client that gives up cannot know). Every request is logged in `calls`;
+`paid_creates()` are the creates answered 200, the ones Runway bills.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import struct
+import tempfile
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+API_KEY = "key_fake_runway_0123456789abcdef"
+RUNWAY_VERSION = "2024-11-06"
+PROMPT_LIMIT = 1000
+RETIRED = frozenset({"gen3a_turbo"})
+
+_IMAGE_RATIOS = ("1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672")
+_VEO_RATIOS = ("1280:720", "720:1280", "1080:1920", "1920:1080")
+_TWO_TO_TEN = tuple(range(2, 11))
+_GEN4_IMAGE_720P = ("1280:720", "720:1280", "720:720", "960:720", "720:960", "1680:720")
+_GEN4_IMAGE_1080P = (
+    "1024:1024",
+    "1080:1080",
+    "1168:880",
+    "1360:768",
+    "1440:1080",
+    "1080:1440",
+    "1808:768",
+    "1920:1080",
+    "1080:1920",
+    "2112:912",
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What one model takes on one endpoint, from the SDK's request types."""
+
+    ratios: tuple[str, ...]
+    durations: tuple[int, ...] = ()
+    duration_required: bool = False
+    prompt_required: bool = True
+    fields: frozenset[str] = frozenset({"model", "promptText", "ratio", "duration", "seed"})
+    credits_per_second: int = 0
+    credits_per_image: int = 0
+
+
+_VIDEO_FIELDS = frozenset({"model", "promptText", "ratio", "duration", "seed", "contentModeration"})
+_VEO_FIELDS = frozenset({"model", "promptText", "ratio", "duration", "seed", "audio", "negativePrompt"})
+
+ENDPOINTS: Mapping[str, Mapping[str, ModelSpec]] = {
+    "text_to_video": {
+        "gen4.5": ModelSpec(("1280:720", "720:1280"), _TWO_TO_TEN, True, True, _VIDEO_FIELDS, 12),
+        "veo3.1": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, True, _VEO_FIELDS, 40),
+        "veo3.1_fast": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, True, _VEO_FIELDS, 20),
+    },
+    "image_to_video": {
+        "gen4.5": ModelSpec(_IMAGE_RATIOS, _TWO_TO_TEN, True, True, _VIDEO_FIELDS | {"promptImage"}, 12),
+        "gen4_turbo": ModelSpec(_IMAGE_RATIOS, _TWO_TO_TEN, False, False, _VIDEO_FIELDS | {"promptImage"}, 5),
+        "veo3.1": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, False, _VEO_FIELDS | {"promptImage"}, 40),
+        "veo3.1_fast": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, False, _VEO_FIELDS | {"promptImage"}, 20),
+    },
+    "text_to_image": {
+        "gen4_image": ModelSpec(
+            _GEN4_IMAGE_720P + _GEN4_IMAGE_1080P,
+            fields=frozenset(
+                {"model", "promptText", "ratio", "seed", "referenceImages", "contentModeration"}
+            ),
+            credits_per_image=5,
+        ),
+    },
+}
+"""Endpoint → model → what it takes and costs (1 credit = US$0.01; third-party price figures)."""
+
+IMAGE_1080P_CREDITS = 8
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How the tasks whose prompt matches a rule behave."""
+
+    latency: float = 1.0
+    """Seconds RUNNING before the task ends."""
+    failure_code: str | None = None
+    """End FAILED with this code (`SAFETY.INPUT.TEXT`, `INTERNAL.BAD_OUTPUT.CODE01`, …)."""
+    failure: str = "The generation failed."
+    failing_tries: int | None = None
+    """Fail only the first N tasks created for this rule, then succeed (None: fail every one)."""
+    never_finishes: bool = False
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the fake saw it and answered it."""
+
+    method: str
+    path: str
+    body: Any
+    status: int
+    task_id: str | None
+    at: float
+
+
+@dataclass
+class FakeTask:
+    id: str
+    endpoint: str
+    body: dict[str, Any]
+    behaviour: Behaviour
+    fails: bool
+    estimated_credits: int
+    created_at: float
+    created_iso: str
+    duration: int
+    ratio: str
+    started_at: float | None = None
+    ends_at: float | None = None
+    finished: bool = False
+    cancelled: bool = False
+    cancelled_while: str | None = None
+    deleted: bool = False
+
+    @property
+    def prompt(self) -> str:
+        return str(self.body.get("promptText", ""))
+
+
+@dataclass
+class _Injected:
+    remaining: int
+    status: int
+    kind: str
+    retry_after: str | None
+
+
+class ValidationFailure(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+class FakeRunway:
+    """`with FakeRunway() as fake:` — a running fake Runway API; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 20,
+        output_ttl: float = 60.0,
+        pending_seconds: float = 0.0,
+        default: Behaviour | None = None,
+        daily_cap: int | None = None,
+        api_key: str = API_KEY,
+    ) -> None:
+        self.concurrency = concurrency
+        self.output_ttl = output_ttl
+        self.pending_seconds = pending_seconds
+        self.default = default or Behaviour()
+        self.daily_cap = daily_cap
+        self.api_key = api_key
+        self.create_delay = 0.0
+        self.calls: list[Call] = []
+        self.tasks: dict[str, FakeTask] = {}
+        self._rules: list[tuple[str, Behaviour]] = []
+        self._rule_tries: dict[str, int] = {}
+        self._injected: list[_Injected] = []
+        self._lock = threading.RLock()
+        self._signing_key = secrets.token_bytes(16)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._clips = _ClipCache()
+
+    # Running -------------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeRunway:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-runway", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._clips.close()
+
+    @property
+    def host(self) -> str:
+        assert self._server is not None, "the fake is running"
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}"
+
+    def env(self) -> dict[str, str]:
+        """What a process needs to use this fake through the unmodified SDK and downloader."""
+        return {
+            "RUNWAYML_BASE_URL": self.base_url,
+            "RUNWAYML_API_SECRET": self.api_key,
+            "STF_DOWNLOAD_ALLOW_HOSTS": self.host,
+        }
+
+    # Test controls -------------------------------------------------------------------------
+
+    def on(self, words: str, behaviour: Behaviour) -> None:
+        """Tasks whose prompt contains `words` (any case) behave so; the first matching rule wins."""
+        with self._lock:
+            self._rules.append((words.lower(), behaviour))
+
+    def fail_next(
+        self, count: int, *, status: int = 503, kind: str = "create", retry_after: str | None = None
+    ) -> None:
+        """Answer the next `count` requests of `kind` ("create", "task" or "any") with `status`."""
+        with self._lock:
+            self._injected.append(_Injected(count, status, kind, retry_after))
+
+    # What tests read -----------------------------------------------------------------------
+
+    def paid_creates(self, endpoint: str | None = None) -> list[Call]:
+        """Creates answered 200: each one started a task Runway bills."""
+        with self._lock:
+            return [
+                call
+                for call in self.calls
+                if call.method == "POST"
+                and call.status == 200
+                and (endpoint is None or call.path == f"/v1/{endpoint}")
+            ]
+
+    def paid_prompts_containing(self, words: str) -> int:
+        return sum(
+            1 for call in self.paid_creates() if words.lower() in str(call.body.get("promptText", "")).lower()
+        )
+
+    def deletes(self) -> list[str]:
+        with self._lock:
+            return [str(call.task_id) for call in self.calls if call.method == "DELETE"]
+
+    def snapshot(self, task_id: str) -> dict[str, Any]:
+        """The task as `GET /v1/tasks/{id}` would answer now (deleted tasks included)."""
+        with self._lock:
+            self._advance(time.monotonic())
+            return self._describe(self.tasks[task_id], time.monotonic())
+
+    # Scheduling ----------------------------------------------------------------------------
+
+    def _behaviour(self, prompt: str) -> tuple[Behaviour, bool]:
+        lowered = prompt.lower()
+        for words, behaviour in self._rules:
+            if words in lowered:
+                tries = self._rule_tries.get(words, 0) + 1
+                self._rule_tries[words] = tries
+                fails = behaviour.failure_code is not None and (
+                    behaviour.failing_tries is None or tries <= behaviour.failing_tries
+                )
+                return behaviour, fails
+        return self.default, self.default.failure_code is not None
+
+    def _running(self) -> list[FakeTask]:
+        return [
+            t for t in self.tasks.values() if t.started_at is not None and not t.finished and not t.cancelled
+        ]
+
+    def _queued(self) -> list[FakeTask]:
+        waiting = [t for t in self.tasks.values() if t.started_at is None and not t.cancelled]
+        return sorted(waiting, key=lambda t: t.created_at)
+
+    def _start(self, task: FakeTask, at: float) -> None:
+        task.started_at = at
+        if not task.behaviour.never_finishes:
+            task.ends_at = at + self.pending_seconds + task.behaviour.latency
+
+    def _advance(self, now: float) -> None:
+        """Finish what has ended by `now`, in order, starting queued tasks in the slots freed."""
+        while True:
+            ending = [t for t in self._running() if t.ends_at is not None and t.ends_at <= now]
+            if not ending:
+                break
+            first = min(ending, key=lambda t: t.ends_at or 0)
+            first.finished = True
+            self._fill_slots(first.ends_at or now)
+        self._fill_slots(now)
+
+    def _fill_slots(self, at: float) -> None:
+        for task in self._queued()[: max(0, self.concurrency - len(self._running()))]:
+            self._start(task, max(at, task.created_at))
+
+    def _state(self, task: FakeTask, now: float) -> str:
+        if task.cancelled:
+            return "CANCELLED"
+        if task.started_at is None:
+            return "THROTTLED"
+        if task.finished:
+            return "FAILED" if task.fails else "SUCCEEDED"
+        if now < task.started_at + self.pending_seconds:
+            return "PENDING"
+        return "RUNNING"
+
+    def _charged(self, task: FakeTask, state: str) -> int:
+        if state == "SUCCEEDED":
+            return task.estimated_credits
+        if state == "FAILED":
+            # Moderated generations are still billed; Runway's own failures are refunded.
+            return task.estimated_credits if str(task.behaviour.failure_code).startswith("SAFETY") else 0
+        return task.estimated_credits if task.cancelled_while == "RUNNING" else 0
+
+    def _describe(self, task: FakeTask, now: float) -> dict[str, Any]:
+        state = self._state(task, now)
+        answer: dict[str, Any] = {"id": task.id, "status": state, "createdAt": task.created_iso}
+        if state in ("PENDING", "THROTTLED", "RUNNING"):
+            answer["estimatedCost"] = {"credits": task.estimated_credits}
+        else:
+            answer["cost"] = {"credits": self._charged(task, state)}
+        if state == "RUNNING":
+            assert task.started_at is not None
+            elapsed = now - task.started_at - self.pending_seconds
+            answer["progress"] = round(min(0.95, elapsed / max(task.behaviour.latency, 0.001)), 3)
+        if state == "FAILED":
+            answer["failure"] = task.behaviour.failure
+            answer["failureCode"] = task.behaviour.failure_code
+        if state == "SUCCEEDED":
+            answer["output"] = [self._signed_output(task)]
+        return answer
+
+    # Outputs -------------------------------------------------------------------------------
+
+    def _signature(self, task_id: str, expires: str) -> str:
+        return hmac.new(self._signing_key, f"{task_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def _signed_output(self, task: FakeTask) -> str:
+        extension = "png" if task.endpoint == "text_to_image" else "mp4"
+        expires = f"{time.time() + self.output_ttl:.3f}"
+        signature = self._signature(task.id, expires)
+        return f"{self.base_url}/outputs/{task.id}.{extension}?exp={expires}&sig={signature}"
+
+    def _output(self, path: str, query: str) -> tuple[int, str, bytes]:
+        match = re.fullmatch(r"/outputs/([0-9a-f-]{36})\.(mp4|png)", path)
+        params = parse_qs(query)
+        expires, signature = params.get("exp", [""])[0], params.get("sig", [""])[0]
+        with self._lock:
+            task = self.tasks.get(match[1]) if match else None
+        if task is None or task.deleted or not match:
+            return 404, "application/xml", b"<Error><Code>NoSuchKey</Code></Error>"
+        good = hmac.compare_digest(signature, self._signature(task.id, expires))
+        if not good or not expires or float(expires) < time.time():
+            return (
+                403,
+                "application/xml",
+                b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+            )
+        if match[2] == "png":
+            return 200, "image/png", _png()
+        return 200, "video/mp4", self._clips.clip(task.duration, task.ratio)
+
+    # Requests ------------------------------------------------------------------------------
+
+    def _injected_failure(self, kind: str) -> _Injected | None:
+        with self._lock:
+            for injected in self._injected:
+                if injected.remaining > 0 and injected.kind in (kind, "any"):
+                    injected.remaining -= 1
+                    return injected
+        return None
+
+    def _create(self, endpoint: str, body: dict[str, Any], spec: ModelSpec) -> FakeTask:
+        with self._lock:
+            now = time.monotonic()
+            self._advance(now)
+            behaviour, fails = self._behaviour(str(body.get("promptText", "")))
+            duration = int(body.get("duration") or (spec.durations[-1] if spec.durations else 0))
+            ratio = str(body["ratio"])
+            if spec.credits_per_image:
+                credits = spec.credits_per_image if ratio in _GEN4_IMAGE_720P else IMAGE_1080P_CREDITS
+            else:
+                credits = spec.credits_per_second * duration
+            task = FakeTask(
+                id=str(uuid.uuid4()),
+                endpoint=endpoint,
+                body=body,
+                behaviour=behaviour,
+                fails=fails,
+                estimated_credits=credits,
+                created_at=now,
+                created_iso=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                duration=duration,
+                ratio=ratio,
+            )
+            self.tasks[task.id] = task
+            self._fill_slots(now)
+            return task
+
+    def _cancel(self, task: FakeTask) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._advance(now)
+            state = self._state(task, now)
+            if state in ("PENDING", "THROTTLED", "RUNNING"):
+                task.cancelled, task.cancelled_while = True, state
+            task.deleted = True
+            self._fill_slots(now)
+
+    def handle(
+        self, method: str, target: str, headers: Mapping[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Answer one request; every API request is logged in `calls`."""
+        split = urlsplit(target)
+        path = split.path
+        if method == "GET" and path.startswith("/outputs/"):
+            status, content_type, data = self._output(path, split.query)
+            return status, {"Content-Type": content_type}, data
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        status, extra, answer, task_id = self._api(method, path, headers, body)
+        with self._lock:
+            self.calls.append(Call(method, path, body, status, task_id, time.monotonic()))
+        if method == "POST" and status == 200 and self.create_delay:
+            time.sleep(self.create_delay)  # the task exists and is billed; its id comes late
+        data = b"" if answer is None else json.dumps(answer).encode()
+        return status, {"Content-Type": "application/json", **extra}, data
+
+    def _api(
+        self, method: str, path: str, headers: Mapping[str, str], body: Any
+    ) -> tuple[int, dict[str, str], Any, str | None]:
+        if headers.get("authorization") != f"Bearer {self.api_key}":
+            return 401, {}, {"error": "Invalid API key or API key is missing."}, None
+        if headers.get("x-runway-version") != RUNWAY_VERSION:
+            return 401, {}, {"error": f"The X-Runway-Version header must be {RUNWAY_VERSION}."}, None
+        create = re.fullmatch(r"/v1/(text_to_video|image_to_video|text_to_image)", path)
+        task_path = re.fullmatch(r"/v1/tasks/([^/]+)", path)
+        if create and method == "POST":
+            return self._api_create(create[1], body)
+        if task_path and method in ("GET", "DELETE"):
+            return self._api_task(method, task_path[1])
+        if create or task_path:
+            return 405, {}, {"error": f"{method} is not supported here"}, None
+        return 404, {}, {"error": "Not found"}, None
+
+    def _api_create(self, endpoint: str, body: Any) -> tuple[int, dict[str, str], Any, str | None]:
+        injected = self._injected_failure("create")
+        if injected is not None:
+            extra = {"Retry-After": injected.retry_after} if injected.retry_after else {}
+            return injected.status, extra, {"error": f"injected HTTP {injected.status}"}, None
+        with self._lock:
+            try:
+                spec = _validate(endpoint, body, self.base_url)
+            except ValidationFailure as failure:
+                return failure.status, {}, {"error": failure.message}, None
+            if self.daily_cap is not None and len(self.paid_creates()) >= self.daily_cap:
+                return 429, {}, {"error": "You have reached your daily generation limit."}, None
+            task = self._create(endpoint, body, spec)
+        return 200, {}, {"id": task.id}, task.id
+
+    def _api_task(self, method: str, task_id: str) -> tuple[int, dict[str, str], Any, str | None]:
+        injected = self._injected_failure("task")
+        if injected is not None:
+            extra = {"Retry-After": injected.retry_after} if injected.retry_after else {}
+            return injected.status, extra, {"error": f"injected HTTP {injected.status}"}, task_id
+        with self._lock:
+            task = self.tasks.get(task_id)
+            if task is None or task.deleted:
+                return 404, {}, {"error": "Task not found."}, task_id
+            if method == "DELETE":
+                self._cancel(task)
+                return 204, {}, None, task_id
+            now = time.monotonic()
+            self._advance(now)
+            return 200, {}, self._describe(task, now), task_id
+
+
+def _validate(endpoint: str, body: Any, own_base_url: str) -> ModelSpec:
+    """The checks the real API makes on a create, with its status codes."""
+    if not isinstance(body, dict):
+        raise ValidationFailure(400, "Validation of body failed: expected a JSON object")
+    model = body.get("model")
+    if model in RETIRED:
+        raise ValidationFailure(403, f"Model variant {model} is not available")
+    models = ENDPOINTS[endpoint]
+    if model not in models:
+        raise ValidationFailure(
+            400, f"Validation of body failed: model must be one of {', '.join(models)}, not {model!r}"
+        )
+    spec = models[model]
+    unknown = sorted(set(body) - spec.fields)
+    if unknown:
+        raise ValidationFailure(400, f"Validation of body failed: unrecognized key(s) {', '.join(unknown)}")
+    prompt = body.get("promptText")
+    if prompt is None and spec.prompt_required:
+        raise ValidationFailure(400, "Validation of body failed: promptText is required")
+    if prompt is not None and (not isinstance(prompt, str) or not prompt.strip()):
+        raise ValidationFailure(400, "Validation of body failed: promptText must be a non-empty string")
+    if isinstance(prompt, str) and utf16_units(prompt) > PROMPT_LIMIT:
+        raise ValidationFailure(
+            400, f"Validation of body failed: promptText must be at most {PROMPT_LIMIT} characters"
+        )
+    if body.get("ratio") not in spec.ratios:
+        raise ValidationFailure(
+            400,
+            f"Validation of body failed: ratio must be one of {', '.join(spec.ratios)}, "
+            f"not {body.get('ratio')!r}",
+        )
+    duration = body.get("duration")
+    if duration is None and spec.duration_required:
+        raise ValidationFailure(400, "Validation of body failed: duration is required")
+    if duration is not None and (type(duration) is not int or duration not in spec.durations):
+        allowed = ", ".join(map(str, spec.durations)) or "none"
+        raise ValidationFailure(400, f"Validation of body failed: duration must be one of {allowed}")
+    if endpoint == "image_to_video":
+        image = body.get("promptImage")
+        if image is None:
+            raise ValidationFailure(400, "Validation of body failed: promptImage is required")
+        accepted = ("https://", "runway://", "data:image/", f"{own_base_url}/outputs/")
+        if not isinstance(image, str) or not image.startswith(accepted):
+            raise ValidationFailure(
+                400, "Validation of body failed: promptImage must be an HTTPS URL or data URI"
+            )
+    return spec
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeRunway
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        status, extra, data = self.fake.handle(method, self.path, headers, raw)
+        try:
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if data:
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a test of what happens then)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the call log is what tests read."""
+
+
+class _ClipCache:
+    """Real MP4s, rendered once per duration and ratio by the project's animatic renderer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clips: dict[tuple[int, str], bytes] = {}
+        self._work = tempfile.TemporaryDirectory(prefix="fake-runway-")
+
+    def clip(self, duration: int, ratio: str) -> bytes:
+        from script_to_film import media
+        from script_to_film.models import Scene, Shot
+
+        try:
+            media.frame_size(ratio)
+        except media.MediaError:
+            ratio = "1280:720"
+        key = (max(1, duration), ratio)
+        with self._lock:
+            if key not in self._clips:
+                scene = Scene(number=1, heading="INT. FAKE RUNWAY - DAY", estimated_seconds=key[0])
+                shot = Shot(
+                    scene=1,
+                    camera="Static shot",
+                    lighting="Even studio light",
+                    environment="A render of the fake Runway API",
+                    style="realistic",
+                    prompt="A clip made by the fake Runway API",
+                    duration=key[0],
+                    ratio=ratio,
+                    model="gen4.5",
+                    provider="runway",
+                )
+                out = Path(self._work.name) / f"clip_{key[0]}_{ratio.replace(':', 'x')}.mp4"
+                self._clips[key] = media.render_animatic(scene, shot, out).read_bytes()
+            return self._clips[key]
+
+    def close(self) -> None:
+        self._work.cleanup()
+
+
+def _png(width: int = 16, height: int = 9) -> bytes:
+    """A small, valid, grey PNG: what a keyframe looks like to everything but a person."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

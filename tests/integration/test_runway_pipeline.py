@@ -1,0 +1,230 @@
+"""`stf run FILE --provider runway` on the embedded local stack against the fake Runway API: the
+same command a person runs with a real key, with only `RUNWAYML_BASE_URL` pointing elsewhere."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from script_to_film import media
+from script_to_film.cli import main
+from script_to_film.providers import reset_providers
+from tests.fakes.runway_api import Behaviour, FakeRunway
+
+SCREENPLAY = """Title: Four Places
+
+EXT. HARBOUR - DAWN
+
+Gulls wheel over the boats. ANNA (30s), in a red coat, waits at the end of the pier.
+
+INT. BAKERY - DAY
+
+A baker slides loaves into the oven.
+
+EXT. OBSERVATORY - NIGHT
+
+The dome opens to the stars.
+
+INT. LIGHTHOUSE - NIGHT
+
+The lamp turns.
+"""
+
+DURATIONS = {1: 5, 2: 4, 3: 4, 4: 4}
+"""What the director makes of the four scenes (seconds per clip); gen4.5 costs 12 credits a second."""
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRunway]:
+    with FakeRunway(default=Behaviour(latency=0.8)) as running:
+        for name, value in running.env().items():
+            monkeypatch.setenv(name, value)
+        # The provider keeps its SDK client for the process: each test starts with a new one.
+        reset_providers()
+        yield running
+    reset_providers()
+
+
+@pytest.fixture
+def screenplay(tmp_path: Path) -> Path:
+    path = tmp_path / "four-places.fountain"
+    path.write_text(SCREENPLAY, encoding="utf-8")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], screenplay: Path, out: Path, *options: str) -> tuple[int, dict]:
+    status = main(
+        [
+            "run",
+            str(screenplay),
+            "--provider",
+            "runway",
+            "--poll-seconds",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+            *options,
+        ]
+    )
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_the_film_is_made_paying_once_per_scene(
+    fake: FakeRunway,
+    screenplay: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STF_RUNWAY_CONCURRENCY", "4")
+    fake.fail_next(1, status=502, kind="create")  # one scene's first submit meets a 502
+    fake.fail_next(1, status=503, kind="task")  # and one poll a 503
+
+    status, manifest = run(capsys, screenplay, tmp_path)
+
+    assert status == 0
+    assert manifest["status"] == "SUCCEEDED"
+    paid = fake.paid_creates("text_to_video")
+    assert len(paid) == 4, "each scene paid for once, the 502 retried without paying twice"
+    assert {scene["provider_task_id"] for scene in manifest["scenes"]} == {call.task_id for call in paid}
+    assert [scene["attempts"] for scene in manifest["scenes"]] == [1, 1, 1, 1]
+    assert manifest["cost"]["credits"] == 12 * sum(DURATIONS.values())
+    assert manifest["cost"]["credits"] == sum(fake.snapshot(str(c.task_id))["cost"]["credits"] for c in paid)
+    folder = tmp_path / manifest["video_id"]
+    for scene in manifest["scenes"]:
+        assert media.probe(folder / scene["clip"]).duration == pytest.approx(
+            DURATIONS[scene["number"]], abs=0.1
+        )
+    assert media.probe(folder / "film.mp4").duration == pytest.approx(sum(DURATIONS.values()), abs=0.5)
+
+
+def test_moderation_throttling_resubmits_and_a_timeout_end_in_a_partial_film(
+    fake: FakeRunway,
+    screenplay: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STF_RUNWAY_CONCURRENCY", "4")
+    fake.concurrency = 2  # a smaller tier than the configured concurrency: the rest is THROTTLED
+    fake.on(
+        "harbour", Behaviour(latency=0.8, failure_code="SAFETY.INPUT.TEXT", failure="The prompt was flagged.")
+    )
+    fake.on("bakery", Behaviour(latency=0.8, failure_code="INTERNAL.BAD_OUTPUT.CODE01", failing_tries=1))
+    fake.on("observatory", Behaviour(never_finishes=True))
+
+    status, manifest = run(capsys, screenplay, tmp_path, "--scene-timeout", "8")
+
+    assert status == 3
+    assert manifest["status"] == "PARTIAL"
+    scenes = {scene["number"]: scene for scene in manifest["scenes"]}
+    assert [scenes[n]["status"] for n in (1, 2, 3, 4)] == ["FAILED", "SUCCEEDED", "FAILED", "SUCCEEDED"]
+
+    moderated = scenes[1]
+    assert (moderated["failure_code"], moderated["attempts"], moderated["clip"]) == (
+        "SAFETY.INPUT.TEXT",
+        1,
+        None,
+    )
+    assert "The prompt was flagged." in moderated["failure"]
+    assert fake.paid_prompts_containing("harbour") == 1, "a SAFETY failure is never resubmitted"
+
+    assert scenes[2]["attempts"] == 2
+    assert fake.paid_prompts_containing("bakery") == 2, (
+        "an INTERNAL failure is resubmitted, a bounded number of times"
+    )
+
+    timed_out = scenes[3]
+    assert timed_out["failure_code"] == "TIMEOUT"
+    assert timed_out["provider_task_id"] in fake.deletes(), "the slow task was cancelled at Runway"
+    assert fake.snapshot(timed_out["provider_task_id"])["status"] == "CANCELLED"
+    assert fake.paid_prompts_containing("observatory") == 1
+
+    assert fake.paid_prompts_containing("lighthouse") == 1
+    # Two slots, four scenes submitted at once: two waited at least until a 0.8-second task ended.
+    assert sum((task.started_at or 0) - task.created_at > 0.4 for task in fake.tasks.values()) >= 2, (
+        "work was queued"
+    )
+
+    # Billed: the moderated generation, the bakery's second try (its INTERNAL failure is refunded)
+    # and the lighthouse. The cancelled task's charge is Runway's to report; it is not counted.
+    assert manifest["cost"]["credits"] == 12 * (DURATIONS[1] + DURATIONS[2] + DURATIONS[4])
+    film = media.probe(tmp_path / manifest["video_id"] / "film.mp4")
+    assert film.duration == pytest.approx(DURATIONS[2] + DURATIONS[4], abs=0.5)
+
+
+def test_gen4_turbo_films_from_keyframes(
+    fake: FakeRunway,
+    screenplay: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STF_RUNWAY_CONCURRENCY", "2")
+    status, manifest = run(capsys, screenplay, tmp_path, "--model", "gen4_turbo", "--scenes", "1,2")
+
+    assert status == 0
+    assert [call.path for call in fake.paid_creates()].count("/v1/text_to_image") == 2
+    assert [call.path for call in fake.paid_creates()].count("/v1/image_to_video") == 2
+    assert all(scene["provider_task_id"].startswith("keyframe/") for scene in manifest["scenes"])
+    assert manifest["cost"]["credits"] == 2 * 5 + 5 * (DURATIONS[1] + DURATIONS[2])
+
+
+def test_the_daily_cap_fails_the_scenes_it_stops_without_retrying(
+    fake: FakeRunway,
+    screenplay: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STF_RUNWAY_CONCURRENCY", "1")
+    fake.daily_cap = 1
+
+    status, manifest = run(capsys, screenplay, tmp_path, "--scenes", "1,2")
+
+    assert status == 3
+    capped = manifest["scenes"][1]
+    assert (capped["status"], capped["failure_code"]) == ("FAILED", "DAILY_CAP")
+    assert "daily generation cap reached" in capped["failure"]
+    assert [call.status for call in fake.calls if call.method == "POST"] == [200, 429], (
+        "asked once, not retried"
+    )
+
+
+def test_without_a_key_stf_run_refuses_before_anything_starts(
+    fake: FakeRunway,
+    screenplay: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RUNWAYML_API_SECRET")
+
+    status = main(["run", str(screenplay), "--provider", "runway", "--out", str(tmp_path / "out")])
+
+    assert status == 2
+    assert capsys.readouterr().err.strip() == "error: no Runway API key: set RUNWAYML_API_SECRET"
+    assert not (tmp_path / "out").exists()
+    assert fake.calls == []
+
+
+def test_a_workflow_without_a_key_fails_each_scene_saying_what_to_set(
+    fake: FakeRunway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.local.stack import LocalStack
+    from script_to_film.submission import VideoOptions, start_video
+
+    monkeypatch.delenv("RUNWAYML_API_SECRET")
+    options = VideoOptions(provider="runway", poll_seconds=1, scene_timeout_seconds=10, scenes=[1])
+    with LocalStack() as stack:
+        video = stack.wait(start_video(stack.store, SCREENPLAY, options), timeout=60)
+
+    failed = video.scenes[0]
+    assert video.status.value == "FAILED"
+    assert failed.failure_code == "CONFIGURATION"
+    assert "RUNWAYML_API_SECRET" in str(failed.failure)
+    assert fake.calls == []
