@@ -1,0 +1,22 @@
+"""The screenplay writer, invoked asynchronously by `POST /scripts/generate`: see
+`script_to_film.scripts.generate_script`. The only Lambda that loads the Anthropic SDK."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from script_to_film.lambda_runtime import logger, tracer, workflow
+from script_to_film.scripts import generate_script
+
+
+@logger.inject_lambda_context(correlation_id_path="script_id", clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # The claim on the script lasts exactly as long as this invocation may run.
+    lease_seconds = math.ceil(context.get_remaining_time_in_millis() / 1000)
+    script = generate_script(workflow().store, event, lease_seconds=lease_seconds)
+    logger.info(
+        "writer finished", status=script.status, scene_count=script.scene_count, failure=script.failure
+    )
+    return script.model_dump(mode="json")

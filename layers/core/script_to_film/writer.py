@@ -1,0 +1,506 @@
+"""The screenplay writer: a one-line idea becomes a Fountain screenplay, written by Claude.
+
+`write_screenplay` asks a current Claude model for a screenplay sized to the requested screen
+time, cleans the answer (models sometimes wrap it in a code fence or chat before and after it),
+and checks that it breaks down into scenes exactly as `stf breakdown` would break it down. When
+it does not, Claude gets one repair attempt with the error; a second unusable answer is an error.
+
+The same code serves `stf write` (`add_write_command`) and the API's asynchronous generation step
+(`script_to_film.scripts`). The `anthropic` SDK is imported only when a screenplay is written: it
+costs over a second of cold start, and no other Lambda needs it.
+
+Errors, and what they mean for `stf write` (exit status) and for a generated script:
+
+| error                     | cause                                              | exit |
+|---------------------------|----------------------------------------------------|------|
+| `ConfigurationError`      | no API key, or the key was refused                 | 2    |
+| `RetiredModelError`       | a model past (or at) its end of life was asked for | 2    |
+| `WriterRequestError`      | the API refused the request (unknown model…)       | 2    |
+| `WriterRefusedError`      | Claude declined to write it (stop reason refusal)  | 2    |
+| `WriterOutputError`       | still no usable screenplay after the repair        | 2    |
+| `WriterUnavailableError`  | overloaded, rate limited or unreachable after the  | 75   |
+|                           | SDK's own retries: nothing wrong with the request  |      |
+
+75 is `EX_TEMPFAIL` from BSD's sysexits.h, the conventional "temporary failure, try again later":
+a script that calls `stf write` can tell it apart from bad input (2, the same call fails again)
+and from a bug (1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from script_to_film import breakdown, secrets
+from script_to_film.errors import ConfigurationError, InvalidInputError, ScriptToFilmError
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import Message, MessageParam
+
+__all__ = [
+    "DEFAULT_CLAUDE_MODEL",
+    "EXIT_UNAVAILABLE",
+    "RetiredModelError",
+    "TokenUsage",
+    "WriteRequest",
+    "WriterError",
+    "WriterOutputError",
+    "WriterRefusedError",
+    "WriterRequestError",
+    "WriterUnavailableError",
+    "Written",
+    "add_write_command",
+    "clean_fountain",
+    "max_tokens_for",
+    "resolve_model",
+    "scene_target",
+    "system_prompt",
+    "write_screenplay",
+]
+
+MODEL_ENV: Final = "STF_CLAUDE_MODEL"
+DEFAULT_CLAUDE_MODEL: Final = "claude-sonnet-4-6"
+"""A current model from the SDK's `ModelParam`; `STF_CLAUDE_MODEL` or `--model` choose another."""
+
+RETIRED_MODELS: Final[Mapping[str, str]] = {
+    "claude-sonnet-4-5": "30 November 2026",
+    "claude-sonnet-4-5-20250929": "30 November 2026",
+    "claude-mythos-preview": "30 June 2026",
+}
+"""Models refused before any call, with their end of life. A film pipeline must not start to
+depend on a model that stops answering within weeks: its scripts would fail in production."""
+
+SECONDS_PER_SCENE: Final = 8
+"""Each scene becomes one shot, and a shot is at most 10 s (gen4.5 takes 2–10 s): asking for
+scenes of about 8 s leaves the director room for a scene that runs a little long."""
+
+TOKENS_PER_SCENE: Final = 200
+"""Generous for a heading, two sentences of action and a line or two of dialogue (about 120)."""
+
+MAX_OUTPUT_TOKENS: Final = 16_000
+"""The SDK refuses a non-streaming request whose `max_tokens` could take over ten minutes
+(above about 21,000); 75 scenes of 10 minutes need about 9,000."""
+
+EXIT_UNAVAILABLE: Final = 75
+"""`stf write`'s exit status when Claude cannot be reached or is overloaded (EX_TEMPFAIL)."""
+
+
+class WriterError(ScriptToFilmError):
+    """The screenplay could not be written."""
+
+
+class WriterUnavailableError(WriterError):
+    """The Anthropic API is overloaded, rate limited or unreachable, after the SDK's retries."""
+
+
+class WriterOutputError(WriterError):
+    """Claude answered, but not with a screenplay that breaks down into scenes, even after the repair."""
+
+
+class WriterRefusedError(WriterError, InvalidInputError):
+    """Claude declined to write this screenplay (stop reason `refusal`): change the prompt."""
+
+
+class WriterRequestError(WriterError, InvalidInputError):
+    """The Anthropic API refused the request itself (an unknown model, a malformed request)."""
+
+
+class RetiredModelError(WriterError, InvalidInputError):
+    """The model asked for is at or past its end of life."""
+
+
+class WriteRequest(BaseModel):
+    """What to write: the idea, and optionally the genre, the screen time and the tone."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    prompt: str = Field(min_length=3, max_length=2000, description="The story idea, in a sentence or a few")
+    genre: str | None = Field(default=None, min_length=1, max_length=100)
+    duration_seconds: int = Field(default=60, ge=15, le=600, description="Screen time of the film")
+    tone: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class TokenUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+        )
+
+
+class Written(BaseModel):
+    """A screenplay Claude wrote, checked to break down into scenes."""
+
+    text: str
+    title: str | None
+    scene_count: int
+    estimated_seconds: int = Field(description="Screen time as the breakdown estimates it")
+    model: str = Field(description="The model that answered, as the API names it")
+    usage: TokenUsage = Field(description="Tokens of every request, the repair included")
+    requests: int = Field(ge=1, le=2, description="2 when the first answer needed the repair attempt")
+
+
+# Sizing and the prompt -------------------------------------------------------------------------
+
+
+def scene_target(duration_seconds: int) -> int:
+    """How many scenes a film of this length should have: one shot of about 8 s each (halves round up)."""
+    return max(2, (duration_seconds + SECONDS_PER_SCENE // 2) // SECONDS_PER_SCENE)
+
+
+def max_tokens_for(scenes: int) -> int:
+    """Room for the title page and `scenes` short scenes, within what a non-streaming call allows."""
+    return min(MAX_OUTPUT_TOKENS, 1024 + TOKENS_PER_SCENE * scenes)
+
+
+_SYSTEM_PROMPT: Final = """\
+You write screenplays for Script-to-Film, which turns a screenplay into a short film. Every scene \
+becomes exactly one shot of at most 10 seconds, made by a text-to-video model that sees only the \
+scene's heading and action, so write what a camera can see.
+
+Size: write {scenes} scenes, about {seconds} seconds of screen time in all. The breakdown estimates \
+screen time at a page a minute and each shot lasts at most 10 seconds, so keep every scene to about \
+{per_scene} seconds: a heading, one or two short sentences of action, and at most one or two short \
+lines of dialogue.
+
+Format: Fountain, as plain text only. No markdown, no code fences, no commentary before or after the \
+screenplay: your whole answer is the screenplay file.
+- Begin with a title page: a line `Title: <the title>`, a line `Credit: Written by`, a line \
+`Author: Script-to-Film`, then a blank line.
+- Start every scene with a heading on its own line, with a blank line before and after it: INT. or \
+EXT., the place, a spaced hyphen, then DAY or NIGHT (or DAWN, DUSK, MORNING, EVENING). For example \
+`INT. LIGHTHOUSE KITCHEN - NIGHT` or `EXT. HARBOUR WALL - DAWN`.
+- The first time a character appears, introduce them in the action with their name in capitals, \
+their age and a short visual description, for example: `MARA (70s), small and wiry in a conductor's \
+old wool coat, sits alone on a bench.` The film's director describes people from this text alone, \
+so never rely on a name to show who someone is. Afterwards, write the name normally.
+- Dialogue: the speaker's name in capitals on its own line, the words on the line below it.
+- No camera directions, no transitions between scenes, no inner thoughts: only what can be seen and heard.
+- End with the line `FADE OUT.`
+"""
+
+
+def system_prompt(request: WriteRequest) -> str:
+    """The instructions, with the size worked out from the requested screen time."""
+    return _SYSTEM_PROMPT.format(
+        scenes=scene_target(request.duration_seconds),
+        seconds=request.duration_seconds,
+        per_scene=SECONDS_PER_SCENE,
+    )
+
+
+def user_prompt(request: WriteRequest) -> str:
+    lines = [f"Write a short film of about {request.duration_seconds} seconds."]
+    if request.genre:
+        lines.append(f"Genre: {request.genre}")
+    if request.tone:
+        lines.append(f"Tone: {request.tone}")
+    lines += ["", f"The idea: {request.prompt}"]
+    return "\n".join(lines)
+
+
+def resolve_model(model: str | None = None, env: Mapping[str, str] = os.environ) -> str:
+    """The model to ask: the argument, else `STF_CLAUDE_MODEL`, else the default. Retired ones are refused."""
+    chosen = (model or env.get(MODEL_ENV) or DEFAULT_CLAUDE_MODEL).strip()
+    end_of_life = RETIRED_MODELS.get(chosen)
+    if end_of_life is not None:
+        raise RetiredModelError(
+            f"{chosen} reaches its end of life on {end_of_life} and is not used here; "
+            f"choose a current model such as {DEFAULT_CLAUDE_MODEL} (the default)"
+        )
+    return chosen
+
+
+# Cleaning the answer ---------------------------------------------------------------------------
+
+_FENCE: Final = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^`\s]*)[ \t]*")
+_HEADING_PREFIX: Final = r"(?:int\.?/ext|ext\./int|i\.?/e|int|ext|est)[.\s]"
+_HEADING: Final = re.compile(_HEADING_PREFIX, re.IGNORECASE)
+# Where the screenplay itself starts: its title page (Fountain's keys, and a few common ones), its
+# first scene heading, or FADE IN. Chat before that ("Here is your screenplay:") is dropped.
+_START: Final = re.compile(
+    r"(?:title|credit|authors?|source|draft[ \t]+date|date|contact|copyright|revision)[ \t]*:"
+    rf"|{_HEADING_PREFIX}|fade[ \t]+in\b",
+    re.IGNORECASE,
+)
+_END_MARKER: Final = re.compile(
+    r">?[ \t]*(?:fade[ \t]+out|fade[ \t]+to[ \t]+black|cut[ \t]+to[ \t]+black|the[ \t]+end)"
+    r"[.:!]?[ \t]*<?[ \t]*",
+    re.IGNORECASE,
+)
+_RULE: Final = re.compile(r"[ \t]*(?:-{3,}|\*{3,}|_{3,})[ \t]*")
+# The first words of chat after a screenplay with no end marker.
+_CHAT: Final = re.compile(
+    r"[ \t]*(?:\*\*)?(?:i hope|i've|i have|hope (?:you|this)|let me know|feel free|would you like"
+    r"|if you(?:'d| would)? like|enjoy|happy to|this (?:screenplay|script|short)"
+    r"|the (?:screenplay|script|film) (?:is|runs|has|should|comes)|notes?:"
+    r"|(?:estimated )?(?:run|running) ?time)",
+    re.IGNORECASE,
+)
+
+
+def clean_fountain(answer: str) -> str:
+    """The screenplay in a model's answer: code fence, preamble and closing chat removed.
+
+    - A fenced block (```, ``` fountain, ~~~…) is taken alone; with several, the longest. An
+      opening fence that is never closed (the answer ran out) runs to the end.
+    - Lines before the title page, the first scene heading or FADE IN are chat, and go.
+    - After the last scene, whatever follows `FADE OUT.` / `THE END` (or a markdown rule `---`)
+      goes, and so do trailing paragraphs that read as chat ("Let me know if…").
+    """
+    lines = answer.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _unfenced(lines)
+    start = next((i for i, line in enumerate(lines) if _START.match(line.lstrip())), 0)
+    lines = lines[start:]
+    last_heading = max((i for i, line in enumerate(lines) if _HEADING.match(line.lstrip())), default=-1)
+    if last_heading >= 0:
+        for index in range(last_heading + 1, len(lines)):
+            if _END_MARKER.fullmatch(lines[index]):
+                lines = lines[: index + 1]
+                break
+            if _RULE.fullmatch(lines[index]):
+                lines = lines[:index]
+                break
+        lines = _without_closing_chat(lines, last_heading)
+    return "\n".join(lines).strip() + "\n" if any(line.strip() for line in lines) else ""
+
+
+def _unfenced(lines: list[str]) -> list[str]:
+    blocks: list[list[str]] = []
+    index = 0
+    while index < len(lines):
+        opening = _FENCE.fullmatch(lines[index])
+        if opening is None:
+            index += 1
+            continue
+        mark = opening.group(1)
+        end = next(
+            (
+                j
+                for j in range(index + 1, len(lines))
+                if (closing := _FENCE.fullmatch(lines[j])) is not None
+                and closing.group(1)[0] == mark[0]
+                and len(closing.group(1)) >= len(mark)
+                and not closing.group(2)
+            ),
+            len(lines),
+        )
+        blocks.append(lines[index + 1 : end])
+        index = end + 1
+    # A block without a scene heading is an example or a note, not the screenplay.
+    screenplays = [block for block in blocks if any(_HEADING.match(line.lstrip()) for line in block)]
+    if not screenplays:
+        return lines
+    return max(screenplays, key=lambda block: sum(len(line) for line in block))
+
+
+def _without_closing_chat(lines: list[str], last_heading: int) -> list[str]:
+    """Drop trailing paragraphs after the last heading whose first line reads as chat."""
+    end = len(lines)
+    while True:
+        while end > last_heading + 1 and not lines[end - 1].strip():
+            end -= 1
+        start = end
+        while start > last_heading + 1 and lines[start - 1].strip():
+            start -= 1
+        if start >= end or start <= last_heading or not _CHAT.match(lines[start]):
+            return lines[:end]
+        end = start
+
+
+# Writing ---------------------------------------------------------------------------------------
+
+
+def write_screenplay(request: WriteRequest, *, model: str | None = None) -> Written:
+    """Have Claude write the screenplay; one repair attempt when the answer does not break down.
+
+    Raises `ConfigurationError` (no key, key refused), `RetiredModelError`, `WriterRequestError`,
+    `WriterRefusedError`, `WriterUnavailableError` and `WriterOutputError` (see the module's table).
+    """
+    chosen = resolve_model(model)
+    client = _client(secrets.anthropic_api_key())
+    system = system_prompt(request)
+    max_tokens = max_tokens_for(scene_target(request.duration_seconds))
+    messages: list[MessageParam] = [{"role": "user", "content": user_prompt(request)}]
+
+    answer = _ask(client, chosen, system, messages, max_tokens)
+    usage = _usage(answer)
+    requests = 1
+    text, plan = _read(answer)
+    if isinstance(plan, str):
+        # Claude sees its own answer and what is wrong with it. The API refuses an empty turn,
+        # and an answer can be empty (it stopped before writing anything).
+        messages += [
+            {"role": "assistant", "content": _answer_text(answer) or "(no text)"},
+            {"role": "user", "content": _repair_prompt(plan, request)},
+        ]
+        answer = _ask(client, chosen, system, messages, max_tokens)
+        usage += _usage(answer)
+        requests = 2
+        text, plan = _read(answer)
+        if isinstance(plan, str):
+            raise WriterOutputError(f"Claude's screenplay is still unusable after one repair attempt: {plan}")
+    return Written(
+        text=text,
+        title=plan.screenplay.title,
+        scene_count=len(plan.screenplay.scenes),
+        estimated_seconds=plan.screenplay.total_seconds,
+        model=str(answer.model),
+        usage=usage,
+        requests=requests,
+    )
+
+
+def _client(api_key: str) -> anthropic.Anthropic:
+    import anthropic
+
+    # An explicit key: the SDK then ignores every other credential source on the machine, while
+    # still reading ANTHROPIC_BASE_URL, which is how a local fake of the API is reached.
+    return anthropic.Anthropic(api_key=api_key)
+
+
+def _ask(
+    client: anthropic.Anthropic, model: str, system: str, messages: list[MessageParam], max_tokens: int
+) -> Message:
+    """One Messages call (the SDK retries 408/409/429/5xx twice), its failures as our errors."""
+    import anthropic
+
+    tries = client.max_retries + 1
+    try:
+        answer = client.messages.create(model=model, max_tokens=max_tokens, system=system, messages=messages)
+    except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as error:
+        raise ConfigurationError(
+            f"the Anthropic API refused the API key (HTTP {error.status_code}): {_api_message(error)}"
+        ) from None
+    except anthropic.RateLimitError as error:
+        raise WriterUnavailableError(
+            f"the Anthropic API is rate limiting this key (HTTP 429) after {tries} tries; try again later"
+        ) from error
+    except anthropic.InternalServerError as error:
+        what = "overloaded" if error.status_code == 529 else "failing"
+        raise WriterUnavailableError(
+            f"Claude is {what} (HTTP {error.status_code}) after {tries} tries; try again later"
+        ) from error
+    except anthropic.APIConnectionError as error:
+        raise WriterUnavailableError(
+            f"could not reach the Anthropic API after {tries} tries: {error}"
+        ) from error
+    except anthropic.APIStatusError as error:
+        if error.status_code in (408, 409):
+            raise WriterUnavailableError(
+                f"the Anthropic API did not finish the request (HTTP {error.status_code}) after {tries} tries"
+            ) from error
+        if error.status_code == 402:
+            raise ConfigurationError(
+                f"the Anthropic account cannot pay for this: {_api_message(error)}"
+            ) from None
+        raise WriterRequestError(
+            f"the Anthropic API refused the request (HTTP {error.status_code}): {_api_message(error)}"
+        ) from None
+    if answer.stop_reason == "refusal":
+        details = answer.stop_details
+        reason = details.explanation if details is not None and details.explanation else None
+        raise WriterRefusedError(
+            "Claude declined to write this screenplay" + (f": {reason}" if reason else "; change the prompt")
+        )
+    return answer
+
+
+def _api_message(error: anthropic.APIStatusError) -> str:
+    return error.api_message or str(error)
+
+
+def _usage(answer: Message) -> TokenUsage:
+    return TokenUsage(input_tokens=answer.usage.input_tokens, output_tokens=answer.usage.output_tokens)
+
+
+def _answer_text(answer: Message) -> str:
+    return "".join(block.text for block in answer.content if block.type == "text")
+
+
+def _read(answer: Message) -> tuple[str, breakdown.Plan | str]:
+    """The cleaned screenplay with its breakdown, or with what is wrong with it (for the repair)."""
+    text = clean_fountain(_answer_text(answer))
+    if answer.stop_reason in ("max_tokens", "model_context_window_exceeded"):
+        return text, "the screenplay was cut off at the length limit before it ended"
+    if answer.stop_reason not in ("end_turn", "stop_sequence"):
+        return text, f"the answer stopped early (stop reason {answer.stop_reason})"
+    if not text:
+        return text, "the answer held no screenplay text"
+    try:
+        return text, breakdown.plan(text)
+    except InvalidInputError as error:
+        return text, str(error)
+
+
+def _repair_prompt(problem: str, request: WriteRequest) -> str:
+    return (
+        f"That answer cannot be used: {problem}. Write the whole screenplay again, "
+        f"{scene_target(request.duration_seconds)} short scenes, as plain Fountain text only: the title "
+        "page, then every scene starting with a heading such as `INT. KITCHEN - NIGHT` after a blank line, "
+        "ending with `FADE OUT.`, and nothing before or after the screenplay."
+    )
+
+
+# `stf write` -----------------------------------------------------------------------------------
+
+
+def add_write_command(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add `stf write PROMPT [--genre G] [--duration S] [--tone T] [--out FILE] [--model M]`."""
+    write = commands.add_parser("write", help="have Claude write a Fountain screenplay from an idea")
+    write.add_argument("prompt", help="the story idea, in a sentence or a few (3–2000 characters)")
+    write.add_argument("--genre", help="e.g. drama, thriller, comedy")
+    write.add_argument(
+        "--duration", type=int, default=60, metavar="S", help="screen time in seconds, 15–600 (default 60)"
+    )
+    write.add_argument("--tone", help="e.g. bittersweet, tense, playful")
+    write.add_argument("--out", type=Path, metavar="FILE", help="write the screenplay here (default: stdout)")
+    write.add_argument("--model", help=f"Claude model (default: ${MODEL_ENV}, else {DEFAULT_CLAUDE_MODEL})")
+    write.set_defaults(command=_write)
+
+
+def _write(args: argparse.Namespace) -> int:
+    """Bad input, a missing key and a refusal reach the CLI's own handler (exit 2); the writer's
+    two errors that are not the caller's input are reported here."""
+    from script_to_film.cli import EXIT_OK, EXIT_USAGE, UsageError
+
+    request = WriteRequest(
+        prompt=args.prompt, genre=args.genre, duration_seconds=args.duration, tone=args.tone
+    )
+    out: Path | None = args.out
+    # Checked before Claude is paid: a screenplay that cannot be saved is money thrown away.
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
+        raise UsageError(f"{out}: cannot write there ({'a directory' if out.is_dir() else 'no such folder'})")
+    try:
+        written = write_screenplay(request, model=args.model)
+    except WriterUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except WriterOutputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if out is None:
+        sys.stdout.write(written.text)
+        sys.stdout.flush()
+    else:
+        out.write_text(written.text, encoding="utf-8")
+    where = f" → {out}" if out is not None else ""
+    title = f"“{written.title}”" if written.title else "untitled"
+    tokens = written.usage.input_tokens + written.usage.output_tokens
+    print(
+        f"{title}: {written.scene_count} scenes, about {written.estimated_seconds} s of screen time "
+        f"({written.model}, {tokens:,} tokens{', after one repair' if written.requests > 1 else ''}){where}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
