@@ -1,0 +1,378 @@
+"""`stf serve`: the REST API over real HTTP, on the embedded local stack.
+
+Every HTTP request becomes the event API Gateway's REST proxy integration would send
+(`api_gateway_event`) and goes to `functions.api.handler`, the very handler deployed on AWS; its
+answer goes back as the HTTP response. The workflow runs as in `stf run`: moto executes the state
+machine and the Lambda tasks run in-process.
+
+Downloads. `film_url` and the clip URLs are presigned S3 URLs, as on AWS, so the client needs S3
+over HTTP. The local stack's S3 is therefore served by moto's own HTTP server
+(`ThreadedMotoServer`) on a second port of the same host: it runs in this process on the same
+in-memory backend, and every S3 client of the stack uses it as its endpoint
+(`AWS_ENDPOINT_URL_S3`), so the URLs the API signs point at it and any HTTP client can fetch them
+until they expire. That keeps S3's own semantics (expiry, content type, ranges) instead of a
+download route of ours that would have to imitate them.
+
+One request at a time reaches the handler, as one Lambda instance serves one request at a time:
+the Powertools resolver keeps the current event on itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from script_to_film.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from infra.local.lambda_dispatch import LocalLambdaContext
+    from infra.local.stack import LocalStack
+
+API_PREFIX = "/api/v1"
+STAGE = "local"
+ACCOUNT_ID = "123456789012"
+API_FUNCTION = "Api"
+MAX_BODY_BYTES = 10 * 1024 * 1024
+"""API Gateway refuses a larger payload (413) before any Lambda runs."""
+INTEGRATION_TIMEOUT_SECONDS = 29
+"""API Gateway REST's integration timeout: the handler's deadline, as its context reports it."""
+
+LOG = logging.getLogger(__name__)
+
+
+def api_gateway_event(
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes | None = None,
+    source_ip: str = "127.0.0.1",
+    host: str = "localhost",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The event of an API Gateway REST API proxy integration (`/{proxy+}`) for one request.
+
+    As API Gateway does: `path` stays percent-encoded while the proxy path parameter and the
+    query string are decoded; `headers` keeps the last value of each header and
+    `multiValueHeaders` all of them (likewise the query string); an empty query string or body is
+    null; a body that is not UTF-8 text is base64 with `isBase64Encoded`. The path is served
+    without the stage in it, as behind a custom domain.
+    """
+    request_id = request_id or str(uuid.uuid4())
+    header_list = list(headers)
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in header_list:
+        multi_headers.setdefault(name, []).append(value)
+    pairs = parse_qsl(query, keep_blank_values=True)
+    multi_query: dict[str, list[str]] = {}
+    for name, value in pairs:
+        multi_query.setdefault(name, []).append(value)
+    text: str | None = None
+    encoded = False
+    if body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode("ascii"), True
+    now = datetime.now(UTC)
+    user_agent = next((value for name, value in reversed(header_list) if name.lower() == "user-agent"), None)
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {name: values[-1] for name, values in multi_headers.items()} or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": {"proxy": unquote(path).lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": host,
+            "domainPrefix": host.split(".")[0],
+            "extendedRequestId": request_id,
+            "httpMethod": method,
+            "identity": {
+                "accessKey": None,
+                "accountId": None,
+                "caller": None,
+                "cognitoAuthenticationProvider": None,
+                "cognitoAuthenticationType": None,
+                "cognitoIdentityId": None,
+                "cognitoIdentityPoolId": None,
+                "principalOrgId": None,
+                "sourceIp": source_ip,
+                "user": None,
+                "userAgent": user_agent,
+                "userArn": None,
+            },
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "resourceId": "proxy",
+            "resourcePath": "/{proxy+}",
+            "stage": STAGE,
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def lambda_context(request_id: str) -> LocalLambdaContext:
+    """The API function's context for one request, with API Gateway's 29 s as its deadline."""
+    from infra.local.lambda_dispatch import LocalLambdaContext
+    from infra.local.stack import REGION
+
+    return LocalLambdaContext(
+        function_name=API_FUNCTION,
+        function_version="$LATEST",
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{API_FUNCTION}",
+        memory_limit_in_mb=512,
+        aws_request_id=request_id,
+        log_group_name=f"/aws/lambda/{API_FUNCTION}",
+        log_stream_name=f"{time.strftime('%Y/%m/%d')}/[$LATEST]{request_id.replace('-', '')}",
+        timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
+    )
+
+
+class _ApiHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Refuse a port another process holds, rather than share it.
+    allow_reuse_address = False
+
+    def __init__(self, address: tuple[str, int], access_log: TextIO | None) -> None:
+        super().__init__(address, _ApiRequestHandler)
+        self.handler_lock = threading.Lock()
+        self.access_log = access_log
+
+
+class _ApiRequestHandler(BaseHTTPRequestHandler):
+    server: _ApiHttpServer
+    protocol_version = "HTTP/1.1"
+    server_version = "stf-serve"
+
+    def __getattr__(self, name: str) -> Any:
+        # `do_<METHOD>` for every method: like API Gateway's ANY, the server hands each one to the
+        # function, which answers the methods it has no route for.
+        if name.startswith("do_"):
+            return self._proxy
+        raise AttributeError(name)
+
+    def _proxy(self) -> None:
+        body = self._read_body()
+        if body is None:
+            return
+        from functions.api import handler
+
+        url = urlsplit(self.path)
+        event = api_gateway_event(
+            self.command,
+            url.path,
+            query=url.query,
+            headers=self.headers.items(),
+            body=body,
+            source_ip=self.client_address[0],
+            host=self.headers.get("Host", "localhost"),
+        )
+        request_id = event["requestContext"]["requestId"]
+        try:
+            with self.server.handler_lock:
+                response = handler(event, lambda_context(request_id))
+        except Exception:
+            # What API Gateway answers when the function itself fails.
+            LOG.exception("the API handler failed on %s %s", self.command, self.path)
+            self._send_json(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"})
+            return
+        self._send_proxy_response(response)
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None once an error has been answered instead."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self._send_json(HTTPStatus.LENGTH_REQUIRED, {"message": "send a Content-Length"})
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._send_json(HTTPStatus.BAD_REQUEST, {"message": "bad Content-Length"})
+            return None
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request Too Long"})
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _send_proxy_response(self, response: Mapping[str, Any]) -> None:
+        raw = response.get("body") or ""
+        payload = base64.b64decode(raw) if response.get("isBase64Encoded") else str(raw).encode("utf-8")
+        self.send_response(int(response.get("statusCode", HTTPStatus.BAD_GATEWAY)))
+        headers: dict[str, list[str]] = {
+            name: [str(value)] for name, value in (response.get("headers") or {}).items()
+        }
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = [str(value) for value in values]
+        for name, values in headers.items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                for value in values:
+                    self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _send_json(self, status: HTTPStatus, document: Mapping[str, Any]) -> None:
+        payload = json.dumps(document).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.access_log is not None:
+            print(f"{self.log_date_time_string()}  {format % args}", file=self.server.access_log, flush=True)
+
+
+class LocalApi:
+    """The API on the local stack over HTTP: `with LocalApi(port=0) as api:` then `api.url`.
+
+    `port=0` takes a free port. Starting it starts the local stack, its S3 over HTTP, and the API
+    server on a background thread; leaving the block stops all three.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        environment: Mapping[str, str] | None = None,
+        access_log: TextIO | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._environment = dict(environment or {})
+        self._access_log = access_log
+        self._exit = ExitStack()
+        self.stack: LocalStack
+        self.s3_url = ""
+
+    @property
+    def url(self) -> str:
+        """The API's base URL, e.g. http://127.0.0.1:8000/api/v1."""
+        return f"http://{_url_host(self.host)}:{self.port}{API_PREFIX}"
+
+    def __enter__(self) -> LocalApi:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._exit.close()
+
+    def _start(self) -> None:
+        # Imported here, not with the module: `stf` adds this command to its parser at every start,
+        # and moto takes half a second to import.
+        from infra.local.stack import LocalStack
+
+        try:
+            httpd = _ApiHttpServer((self.host, self.port), self._access_log)
+        except OSError as error:
+            raise InvalidInputError(
+                f"cannot serve on {self.host}:{self.port}: {error.strerror or error}"
+            ) from None
+        self._exit.callback(httpd.server_close)
+        self.port = int(httpd.server_address[1])
+        self.s3_url = self._exit.enter_context(_s3_over_http(self.host))
+        self.stack = self._exit.enter_context(
+            LocalStack(environment={**self._environment, "AWS_ENDPOINT_URL_S3": self.s3_url})
+        )
+        thread = threading.Thread(target=httpd.serve_forever, name="stf-serve", daemon=True)
+        thread.start()
+        # Runs first on exit: no request reaches the handler once the stack is going away.
+        self._exit.callback(thread.join, 5)
+        self._exit.callback(httpd.shutdown)
+
+
+@contextmanager
+def _s3_over_http(host: str) -> Iterator[str]:
+    """moto's HTTP server on a free port, serving the in-process S3 the local stack uses."""
+    from moto.server import ThreadedMotoServer
+
+    # Werkzeug logs every request moto serves; the API's own log is enough.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+    server.start()
+    try:
+        bound_host, port = server.get_host_and_port()
+        yield f"http://{_url_host(bound_host)}:{port}"
+    finally:
+        server.stop()
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+# `stf serve` -------------------------------------------------------------------------------------
+
+
+def add_serve_command(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add `stf serve [--port 8000] [--host 127.0.0.1]`."""
+    serve = commands.add_parser(
+        "serve", help="serve the REST API over HTTP on the embedded local stack (no AWS account needed)"
+    )
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on (default 8000; 0: any free)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.set_defaults(command=serve_command)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65_535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return value
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C; 0 once stopped cleanly."""
+    with LocalApi(host=args.host, port=args.port, access_log=sys.stderr) as api:
+        print(f"Script-to-Film API on {api.url}  (local stack, S3 at {api.s3_url}; Ctrl-C stops)")
+        print(f"  OpenAPI   {api.url}/openapi.json")
+        print(f"  Swagger   {api.url}/swagger")
+        print(f"  try       curl -s {api.url}/health")
+        print(
+            f"            curl -s {api.url}/scripts -H 'Content-Type: application/json' "
+            """-d '{"content": "INT. KITCHEN - NIGHT\\n\\nA kettle boils."}'""",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print("stopping", flush=True)
+    return 0

@@ -1,0 +1,237 @@
+"""Videos as the REST API serves them: filmed from a stored script, followed, cancelled.
+
+Starting goes through `submission.start_video`, the path every entry point takes, so the API
+refuses what `stf run` and the S3 batch refuse. A video's view is built from the store alone: its
+status, each scene's, the progress made, the cost so far, and presigned URLs of the film and the
+clips in the project's bucket (never a provider's URL, which would expire and leak where the clip
+came from).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from script_to_film import catalog, cost
+from script_to_film.api_models import (
+    VideoCost,
+    VideoCreate,
+    VideoDetail,
+    VideoPage,
+    VideoSceneView,
+    VideoSummary,
+)
+from script_to_film.errors import InvalidInputError, InvalidOptionError, UnknownModelError
+from script_to_film.models import SceneRecord, SceneStatus, ScriptStatus, VideoRecord, VideoStatus
+from script_to_film.providers import available_providers, get_provider
+from script_to_film.providers.base import ProviderError
+from script_to_film.status import SCENE_FINAL, VIDEO_FINAL
+from script_to_film.store import PRESIGNED_URL_MAX_SECONDS, FilmStore
+from script_to_film.submission import VideoOptions, start_video
+
+CANCEL_CAUSE = "cancelled through the API"
+
+
+class ConflictError(InvalidInputError):
+    """The request is well formed, but the state of what it names refuses it now (HTTP 409)."""
+
+
+class ScriptNotReadyError(ConflictError):
+    """The script is still being written, or its writing failed: there is nothing to film."""
+
+
+class VideoFinishedError(ConflictError):
+    """The video has already ended: there is nothing left to cancel."""
+
+
+# Resolution ------------------------------------------------------------------------------------
+
+_NAMED_RESOLUTIONS = {"720p": "1280:720", "1080p": "1920:1080"}
+_DIMENSIONS = re.compile(r"(\d{2,5})\s*[x×:]\s*(\d{2,5})")
+
+
+def resolution_of(ratio: str) -> str:
+    """Runway's ratios are pixel sizes: `1280:720` is 1280x720."""
+    return ratio.replace(":", "x")
+
+
+def ratio_for(resolution: str, model_id: str) -> str:
+    """The model's ratio for `WIDTHxHEIGHT`, `W:H`, `720p` or `1080p` (landscape), else InvalidOptionError."""
+    model = catalog.get_model(model_id)
+    key = resolution.strip().lower()
+    ratio = _NAMED_RESOLUTIONS.get(key)
+    if ratio is None:
+        match = _DIMENSIONS.fullmatch(key)
+        if match is None:
+            raise InvalidOptionError(
+                f"resolution {resolution!r} is not WIDTHxHEIGHT (e.g. 1280x720), 720p or 1080p"
+            )
+        ratio = f"{int(match[1])}:{int(match[2])}"
+    if ratio not in model.ratios:
+        offered = ", ".join(resolution_of(allowed) for allowed in model.ratios)
+        raise InvalidOptionError(f"{model.id} does not make {resolution!r}; choose one of: {offered}")
+    return ratio
+
+
+# Starting --------------------------------------------------------------------------------------
+
+
+def start(store: FilmStore, request: VideoCreate) -> VideoRecord:
+    """Film a READY script: refuse what cannot or should not run, then start the workflow."""
+    if request.provider not in available_providers():
+        known = ", ".join(available_providers())
+        raise UnknownModelError(f"unknown provider {request.provider!r}; available here: {known}")
+    script = store.get_script(request.script_id)
+    if script.status is not ScriptStatus.READY:
+        reason = script.failure if script.status is ScriptStatus.FAILED else "it is still being written"
+        raise ScriptNotReadyError(f"script {script.id} is {script.status.value}: {reason}")
+    model = request.model or catalog.default_model(request.provider).id
+    options = VideoOptions(
+        provider=request.provider,
+        model=model,
+        style=request.style,
+        ratio=ratio_for(request.resolution, model) if request.resolution else None,
+        scenes=request.scenes,
+        poll_seconds=request.poll_seconds,
+        scene_timeout_seconds=request.scene_timeout_seconds,
+        max_budget_usd=request.max_budget_usd,
+        keyframe=request.keyframe,
+        fps=request.fps,
+    )
+    return start_video(store, store.get_script_text(script.id), options, script_id=script.id)
+
+
+# Following -------------------------------------------------------------------------------------
+
+_QUEUED_AT_PROVIDER = 0.05
+_GENERATED = 0.9
+"""A scene's progress: 5 % once the provider has it, up to 90 % as the provider reports its own
+progress, the rest while the clip is copied to S3."""
+
+
+def scene_progress(scene: SceneRecord) -> float:
+    if scene.status in SCENE_FINAL:
+        return 1.0
+    if scene.status is SceneStatus.STORING:
+        return _GENERATED
+    if scene.status is SceneStatus.RUNNING:
+        reported = min(max(scene.progress or 0.0, 0.0), 1.0)
+        return round(_QUEUED_AT_PROVIDER + (_GENERATED - _QUEUED_AT_PROVIDER) * reported, 3)
+    if scene.status in (SceneStatus.SUBMITTED, SceneStatus.THROTTLED):
+        return _QUEUED_AT_PROVIDER
+    return 0.0
+
+
+def video_progress(video: VideoRecord) -> float:
+    """The scenes' progress weighted by clip length; below 1 until the film is assembled."""
+    if video.status in VIDEO_FINAL:
+        return 1.0
+    total = sum(scene.duration_seconds for scene in video.scenes)
+    if not total:
+        return 0.0
+    done = sum(scene_progress(scene) * scene.duration_seconds for scene in video.scenes) / total
+    return min(round(done, 3), 0.99)
+
+
+def _cost(video: VideoRecord) -> VideoCost:
+    charged = video.credits if video.credits is not None else sum(s.credits or 0 for s in video.scenes)
+    return VideoCost(
+        estimated_usd=video.estimated_usd,
+        estimated_credits=video.estimated_credits,
+        credits=charged,
+        usd=float(cost.usd(Decimal(str(charged)))),
+    )
+
+
+def summary(video: VideoRecord) -> VideoSummary:
+    return VideoSummary(
+        id=video.id,
+        script_id=video.script_id,
+        title=video.title,
+        status=video.status,
+        provider=video.provider,
+        model=video.model,
+        scene_count=video.scene_count,
+        cost=_cost(video),
+        created_at=video.created_at,
+        updated_at=video.updated_at,
+    )
+
+
+def detail(store: FilmStore, video: VideoRecord) -> VideoDetail:
+    """The video with its scenes, progress, cost and presigned URLs (valid an hour)."""
+    expires = datetime.now(UTC) + timedelta(seconds=PRESIGNED_URL_MAX_SECONDS)
+    film_url = store.presigned_url(video.film_key) if video.film_key else None
+    scenes = [
+        VideoSceneView(
+            number=scene.number,
+            heading=scene.heading,
+            status=scene.status,
+            progress=scene_progress(scene),
+            duration_seconds=scene.duration_seconds,
+            attempts=scene.attempts,
+            failure_code=scene.failure_code,
+            failure=scene.failure,
+            clip_url=store.presigned_url(scene.clip_key)
+            if scene.clip_key and scene.status is SceneStatus.SUCCEEDED
+            else None,
+            estimated_credits=scene.estimated_credits,
+            credits=scene.credits,
+            updated_at=scene.updated_at,
+        )
+        for scene in video.scenes
+    ]
+    signed = film_url is not None or any(scene.clip_url for scene in scenes)
+    return VideoDetail(
+        **summary(video).model_dump(),
+        progress=video_progress(video),
+        style=video.style,
+        ratio=video.ratio,
+        resolution=resolution_of(video.ratio),
+        fps=video.fps,
+        keyframe=video.keyframe,
+        scenes=scenes,
+        film_url=film_url,
+        urls_expire_at=expires.isoformat(timespec="seconds").replace("+00:00", "Z") if signed else None,
+        execution=video.execution_arn,
+    )
+
+
+def page(store: FilmStore, limit: int, page_token: str | None) -> VideoPage:
+    videos, next_token = store.list_videos(limit, page_token)
+    return VideoPage(items=[summary(video) for video in videos], next_token=next_token)
+
+
+# Cancelling ------------------------------------------------------------------------------------
+
+_IN_FLIGHT = frozenset({SceneStatus.SUBMITTED, SceneStatus.THROTTLED, SceneStatus.RUNNING})
+
+
+def cancel(store: FilmStore, video_id: str) -> VideoRecord:
+    """Cancel a queued or running video: CANCELLED first, then stop the workflow and the provider.
+
+    The status is written before the execution is stopped, so whatever the engine makes of the
+    stop (AWS ends it ABORTED, moto inside a Map ends it FAILED) and whatever a task still running
+    tries to write afterwards, the video stays CANCELLED: the transition table refuses the rest.
+    A scene whose clip is being stored is left to finish, so nothing already paid for is lost.
+    """
+    video = store.get_video(video_id)
+    if not store.set_video_status(video_id, VideoStatus.CANCELLED):
+        current = store.get_video(video_id).status
+        raise VideoFinishedError(
+            f"video {video_id} is {current.value}; only a QUEUED or RUNNING video can be cancelled"
+        )
+    if video.execution_arn:
+        store.stop_execution(video.execution_arn, CANCEL_CAUSE)
+    for scene in store.get_video(video_id).scenes:
+        if scene.status in SCENE_FINAL or scene.status is SceneStatus.STORING:
+            continue
+        note = None
+        if scene.status in _IN_FLIGHT and scene.provider_task_id:
+            try:
+                get_provider(video.provider).cancel(scene.provider_task_id)
+            except ProviderError as error:
+                note = f"the provider did not confirm the cancellation: {error}"
+        store.set_scene_status(video_id, scene.number, SceneStatus.CANCELLED, failure=note)
+    return store.get_video(video_id)
