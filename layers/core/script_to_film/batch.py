@@ -1,0 +1,824 @@
+"""The S3 batch trigger: screenplays dropped into `incoming/` become videos, once per object version.
+
+What starts what
+    `incoming/<name>.fountain` starts one video of that screenplay. `incoming/<name>.json` is a
+    manifest (`BatchManifest`) listing several screenplays, each given by the key of an object in
+    the same bucket or inline as text, with options. Either way the object version is one batch:
+    every screenplay in it is started through `submission.start_video`, the path the API and
+    `stf run` take, so the same inputs are refused the same way. Options come, each level
+    overriding the one before, from `VideoOptions`' defaults, the uploaded object's metadata
+    `stf-options` (a JSON object), a manifest's `defaults` and a screenplay's `options`; a name
+    `VideoOptions` does not have is refused rather than ignored.
+
+Exactly once per object version
+    S3 delivers events at least once and in any order. The batch id is derived from bucket, key
+    and version id (the sequencer when the bucket is not versioned), and the batch item is
+    created with a conditional write before anything starts: a later delivery of the same version
+    finds it and answers the earlier batch id without starting anything. Each screenplay of the
+    batch is claimed too, and the new video's id is written onto its claim before the video is
+    stored (`BatchStore`), so a delivery that resumes a batch whose first delivery died knows, for
+    each screenplay, whether it was started, half-stored (retired, then started again) or never
+    begun. Only one delivery works on a batch at a time: it holds a lease that lasts as long as its
+    Lambda invocation can (the remaining time plus a margin), so nobody takes over from a
+    delivery that is still running; a delivery that fails ends its lease at once, and Lambda's
+    retry, a minute later, picks the batch up where it stopped.
+
+What the handler raises, and what it returns
+    Bad input is permanent: an object that is gone, too large, not UTF-8 or without scenes, a
+    manifest that is not JSON or breaks the schema, unknown or invalid options, an estimate over
+    budget. It is recorded in the batch as a failed item with its message, and the handler
+    returns normally; raising would only make Lambda retry a poison message. Records that are not
+    for this trigger (other prefixes, suffixes or event types) are ignored. What may pass raises:
+    DynamoDB, S3 or Step Functions errors (throttling, 5xx, timeouts) and a lost lease, so that
+    Lambda's asynchronous retries (twice, then the on-failure destination) run the delivery again,
+    and the claims make that rerun start only what is missing.
+
+Results and summary
+    Each video writes under `videos/<video_id>/` as every run does. The batch is written to
+    `batches/<batch_id>/batch.json` once every screenplay has a video or an error, and
+    `batches/<batch_id>/summary.json` (`BatchSummary`: each video's final status, film, cost) when
+    the last of them ends: whoever finishes last writes it, without anyone waiting. That is either
+    the workflow's Finalize of the last video (`summarize_batch`, from
+    `FilmWorkflow.finalize`) or the delivery itself when its videos were all over (or refused)
+    before it finished starting them. Every party records its own end before reading the others'
+    with consistent reads, so the last one always sees them all ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import PurePosixPath
+from typing import Any, Literal
+from urllib.parse import quote_plus, unquote_plus
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from script_to_film import cost
+from script_to_film.errors import InvalidInputError, ScriptToFilmError
+from script_to_film.limits import MAX_SCREENPLAY_BYTES
+from script_to_film.models import (
+    BatchItemRecord,
+    BatchItemState,
+    BatchRecord,
+    BatchStatus,
+    SceneJob,
+    VideoRecord,
+    VideoStatus,
+)
+from script_to_film.status import VIDEO_FINAL
+from script_to_film.store import (
+    FilmStore,
+    NotFoundError,
+    StoredObject,
+    StoreSettings,
+    batch_record_key,
+    batch_summary_key,
+    now_iso,
+)
+from script_to_film.submission import VideoOptions, start_video
+
+INCOMING_PREFIX = "incoming/"
+SCREENPLAY_SUFFIX = ".fountain"
+MANIFEST_SUFFIX = ".json"
+OPTIONS_METADATA = "stf-options"
+"""User metadata of an uploaded object (`x-amz-meta-stf-options`): a JSON object of VideoOptions."""
+
+MAX_BATCH_SCREENPLAYS = 50
+"""One delivery starts every screenplay of a manifest in turn, within one Lambda invocation:
+fifty starts take well under a minute even for long screenplays."""
+MAX_MANIFEST_BYTES = 5 * MAX_SCREENPLAY_BYTES
+"""A manifest may hold screenplays inline; read into memory, so it is bounded."""
+LEASE_MARGIN_SECONDS = 10.0
+"""Added to a delivery's remaining time: clocks of different invocations may disagree a little."""
+
+ItemStatus = Literal["SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"]
+_FINAL_STATUS: dict[VideoStatus, ItemStatus] = {
+    VideoStatus.SUCCEEDED: "SUCCEEDED",
+    VideoStatus.PARTIAL: "PARTIAL",
+    VideoStatus.FAILED: "FAILED",
+    VideoStatus.CANCELLED: "CANCELLED",
+}
+
+
+class BatchInputError(InvalidInputError):
+    """The uploaded object, or a screenplay a manifest lists, cannot be used as given."""
+
+
+class BatchLeaseLostError(ScriptToFilmError):
+    """Another delivery took this batch over: this one stops, and Lambda's retry finds it done."""
+
+
+# The S3 event notification ---------------------------------------------------------------------
+
+
+class _EventModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+
+class S3Bucket(_EventModel):
+    name: str
+
+
+class S3Object(_EventModel):
+    key: str = Field(description="URL-decoded: S3 sends keys form-encoded, spaces as +")
+    size: int = 0
+    version_id: str | None = Field(default=None, alias="versionId")
+    sequencer: str | None = None
+    etag: str | None = Field(default=None, alias="eTag")
+
+    @field_validator("key")
+    @classmethod
+    def _decode(cls, key: str) -> str:
+        return unquote_plus(key)
+
+
+class S3Entity(_EventModel):
+    bucket: S3Bucket
+    object_: S3Object = Field(alias="object")
+
+
+class S3EventRecord(_EventModel):
+    event_source: str = Field(default="aws:s3", alias="eventSource")
+    event_name: str = Field(alias="eventName")
+    event_time: str | None = Field(default=None, alias="eventTime")
+    s3: S3Entity
+
+
+class S3Notification(_EventModel):
+    """An S3 event notification. S3's `s3:TestEvent`, sent when a notification is configured,
+    has no records."""
+
+    records: list[S3EventRecord] = Field(default_factory=list, alias="Records")
+
+
+class ObjectVersion(BaseModel):
+    """One version of one uploaded object: what a batch is made of, and what de-duplicates it."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    sequencer: str | None = None
+    size: int = 0
+    event_time: str | None = None
+
+    @property
+    def identity(self) -> str:
+        # Versioned buckets give every version its own id, except objects written while
+        # versioning was suspended ("null"); the sequencer orders (and so tells apart) every write
+        # to one key, and a duplicate delivery repeats it.
+        if self.version_id and self.version_id != "null":
+            return f"version:{self.version_id}"
+        return f"sequencer:{self.sequencer}"
+
+    @property
+    def batch_id(self) -> str:
+        digest = hashlib.sha256(f"{self.bucket}\n{self.key}\n{self.identity}".encode()).hexdigest()
+        return f"batch-{digest[:20]}"
+
+    @property
+    def is_manifest(self) -> bool:
+        return self.key.endswith(MANIFEST_SUFFIX)
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.key).stem
+
+
+class Ignored(BaseModel):
+    key: str | None
+    reason: str
+
+
+def s3_notification(
+    bucket: str,
+    key: str,
+    *,
+    version_id: str | None,
+    sequencer: str,
+    size: int,
+    etag: str,
+    event_time: str | None = None,
+    region: str = "us-east-1",
+) -> dict[str, Any]:
+    """The event S3 sends for one upload (`ObjectCreated:Put`), key form-encoded as S3 does: what
+    `stf batch` delivers to the trigger on the local stack, whose own notifications would call the
+    function without its error handling."""
+    obj: dict[str, Any] = {
+        "key": quote_plus(key, safe="/"),
+        "size": size,
+        "eTag": etag,
+        "sequencer": sequencer,
+    }
+    if version_id:
+        obj["versionId"] = version_id
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": event_time or now_iso(),
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:local"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {
+                    "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                    "x-amz-id-2": "local",
+                },
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "incoming",
+                    "bucket": {
+                        "name": bucket,
+                        "ownerIdentity": {"principalId": "local"},
+                        "arn": f"arn:aws:s3:::{bucket}",
+                    },
+                    "object": obj,
+                },
+            }
+        ]
+    }
+
+
+def triggers_batch(key: str) -> bool:
+    """Whether an object at `key` starts a batch (the trigger's prefix and suffix filter)."""
+    return key.startswith(INCOMING_PREFIX) and key.endswith((SCREENPLAY_SUFFIX, MANIFEST_SUFFIX))
+
+
+def objects_in(event: Mapping[str, Any]) -> tuple[list[ObjectVersion], list[Ignored]]:
+    """The object versions an event asks to film, and the records it holds that are not for us
+    (an event that is no S3 notification at all is one ignored record: retrying cannot mend it)."""
+    try:
+        notification = S3Notification.model_validate(event)
+    except ValidationError as error:
+        return [], [Ignored(key=None, reason=f"not an S3 event notification: {describe(error)}")]
+    found: list[ObjectVersion] = []
+    ignored: list[Ignored] = []
+    for record in notification.records:
+        obj = record.s3.object_
+        if record.event_source != "aws:s3" or not record.event_name.startswith("ObjectCreated:"):
+            ignored.append(Ignored(key=obj.key, reason=f"{record.event_name} is not an upload"))
+        elif not triggers_batch(obj.key):
+            ignored.append(
+                Ignored(
+                    key=obj.key,
+                    reason=f"not {INCOMING_PREFIX}*{SCREENPLAY_SUFFIX} or *{MANIFEST_SUFFIX}",
+                )
+            )
+        elif not (obj.version_id and obj.version_id != "null") and not obj.sequencer:
+            ignored.append(Ignored(key=obj.key, reason="no version id or sequencer to tell deliveries apart"))
+        else:
+            found.append(
+                ObjectVersion(
+                    bucket=record.s3.bucket.name,
+                    key=obj.key,
+                    version_id=obj.version_id,
+                    sequencer=obj.sequencer,
+                    size=obj.size,
+                    event_time=record.event_time,
+                )
+            )
+    return found, ignored
+
+
+# The manifest ----------------------------------------------------------------------------------
+
+
+class BatchVideoOptions(VideoOptions):
+    """VideoOptions as a batch takes them: a misspelt option is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ManifestScreenplay(BaseModel):
+    """One screenplay of a manifest: the key of an object in the same bucket, or its text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="default: from key")
+    key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="an object in the manifest's bucket, outside incoming/ (e.g. library/a.fountain)",
+    )
+    text: str | None = Field(default=None, min_length=1, description="the Fountain text itself")
+    options: dict[str, Any] = Field(default_factory=dict, description="VideoOptions for this screenplay")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ManifestScreenplay:
+        if (self.key is None) == (self.text is None):
+            raise ValueError("give either key or text")
+        return self
+
+
+class BatchManifest(BaseModel):
+    """`incoming/<name>.json`: several screenplays, filmed as one batch.
+
+    ```json
+    {"name": "Double bill",
+     "defaults": {"provider": "animatic", "style": "film noir", "poll_seconds": 5},
+     "screenplays": [
+       {"key": "library/night-ferry.fountain", "options": {"scenes": [1, 2]}},
+       {"name": "Kitchen", "text": "INT. KITCHEN - NIGHT\\n\\nA kettle starts to sing.\\n",
+        "options": {"style": "documentary"}}]}
+    ```
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="default: the file name")
+    defaults: dict[str, Any] = Field(default_factory=dict, description="VideoOptions for every screenplay")
+    screenplays: list[ManifestScreenplay] = Field(min_length=1, max_length=MAX_BATCH_SCREENPLAYS)
+
+
+def parse_manifest(data: bytes, where: str) -> BatchManifest:
+    """The manifest in `data`; BatchInputError (naming `where`) when it is not one."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise BatchInputError(f"{where}: a manifest must be UTF-8 JSON") from None
+    except json.JSONDecodeError as error:
+        raise BatchInputError(f"{where}: not JSON ({error})") from None
+    try:
+        return BatchManifest.model_validate(document)
+    except ValidationError as error:
+        raise BatchInputError(f"{where}: {describe(error)}") from None
+
+
+def merge_options(*layers: Mapping[str, Any]) -> BatchVideoOptions:
+    """VideoOptions from layers of option values, each overriding the one before."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    return BatchVideoOptions.model_validate(merged)
+
+
+def metadata_options(metadata: Mapping[str, str], where: str) -> dict[str, Any]:
+    """The options an uploader attached as `x-amz-meta-stf-options`."""
+    raw = metadata.get(OPTIONS_METADATA)
+    if raw is None:
+        return {}
+    try:
+        options = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise BatchInputError(f"{where}: metadata {OPTIONS_METADATA} is not JSON ({error})") from None
+    if not isinstance(options, dict):
+        raise BatchInputError(f"{where}: metadata {OPTIONS_METADATA} must be a JSON object of options")
+    return options
+
+
+def describe(error: ValidationError) -> str:
+    """A validation error in one line: where, what, and how many more."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "input"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+# What a delivery answers, and what a batch leaves in S3 ----------------------------------------
+
+
+class FailedItem(BaseModel):
+    number: int
+    name: str
+    error: str
+
+
+class BatchResult(BaseModel):
+    """What one delivery did with one object version."""
+
+    batch_id: str
+    bucket: str
+    key: str
+    version_id: str | None
+    duplicate: bool = Field(default=False, description="an earlier delivery of this version made the batch")
+    in_progress: bool = Field(default=False, description="another delivery is starting its videos right now")
+    started: list[str] = Field(default_factory=list, description="videos this delivery started")
+    videos: list[str] = Field(default_factory=list, description="every video the batch has so far")
+    failed: list[FailedItem] = Field(default_factory=list)
+
+
+class DeliveryResult(BaseModel):
+    """The handler's answer to one S3 event."""
+
+    batches: list[BatchResult] = Field(default_factory=list)
+    ignored: list[Ignored] = Field(default_factory=list)
+
+
+class BatchSource(BaseModel):
+    bucket: str
+    key: str
+    version_id: str | None
+    sequencer: str | None
+
+
+class BatchDocumentItem(BaseModel):
+    number: int
+    name: str
+    key: str | None
+    video_id: str | None
+    error: str | None
+
+
+class BatchDocument(BaseModel):
+    """`batches/<batch_id>/batch.json`: what the batch started."""
+
+    batch_id: str
+    name: str
+    source: BatchSource
+    created_at: str
+    items: list[BatchDocumentItem]
+
+
+class ItemCost(BaseModel):
+    estimated_usd: float
+    credits: int | float
+    usd: float
+
+
+class SummaryItem(BaseModel):
+    number: int
+    name: str
+    key: str | None
+    video_id: str | None
+    status: ItemStatus
+    film_key: str | None = None
+    manifest_key: str | None = None
+    error: str | None = None
+    cost: ItemCost
+
+
+class BatchSummary(BaseModel):
+    """`batches/<batch_id>/summary.json`: how every video of the batch ended."""
+
+    batch_id: str
+    name: str
+    source: BatchSource
+    status: Literal["SUCCEEDED", "PARTIAL", "FAILED"]
+    items: list[SummaryItem]
+    cost: ItemCost
+    completed_at: str
+
+
+# The store a batch starts videos through --------------------------------------------------------
+
+_starting_item: ContextVar[tuple[str, int, str] | None] = ContextVar("stf_starting_batch_item", default=None)
+
+
+class BatchStore(FilmStore):
+    """The store the trigger starts videos through. Inside `starting_item`, a video about to be
+    stored is tagged with its batch, and its id is written onto the item's claim first: a
+    delivery that resumes the batch after a crash can then tell whether that start got through."""
+
+    @contextmanager
+    def starting_item(self, batch_id: str, number: int, owner: str) -> Iterator[None]:
+        token = _starting_item.set((batch_id, number, owner))
+        try:
+            yield
+        finally:
+            _starting_item.reset(token)
+
+    def create_video(self, video: VideoRecord, jobs: Iterable[SceneJob]) -> None:
+        starting = _starting_item.get()
+        if starting is not None:
+            batch_id, number, owner = starting
+            if not self.update_batch_item(batch_id, number, owner, video_id=video.id):
+                raise BatchLeaseLostError(
+                    f"batch {batch_id} was taken over while starting screenplay {number}"
+                )
+            video.batch_id = batch_id
+        super().create_video(video, jobs)
+
+
+@cache
+def _store_for(settings_json: str) -> BatchStore:
+    return BatchStore(StoreSettings.model_validate_json(settings_json))
+
+
+def store_from_env() -> BatchStore:
+    """The trigger's store, made once per cold start (and per configuration, for the local stack)."""
+    return _store_for(StoreSettings.from_env().model_dump_json())
+
+
+# Handling a delivery ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A screenplay of the batch, before it is claimed: how to read it, or why it cannot start."""
+
+    number: int
+    name: str
+    key: str | None
+    read: Callable[[], bytes] | None = None
+    options: VideoOptions | None = None
+    error: str | None = None
+
+
+def handle_event(event: Mapping[str, Any], store: BatchStore, *, remaining_seconds: float) -> DeliveryResult:
+    """Start what an S3 event's uploads ask for; `remaining_seconds` is how long this Lambda
+    invocation may still run (the lease a delivery holds on the batches it works on)."""
+    objects, ignored = objects_in(event)
+    return DeliveryResult(
+        batches=[deliver(store, obj, remaining_seconds=remaining_seconds) for obj in objects], ignored=ignored
+    )
+
+
+def deliver(store: BatchStore, obj: ObjectVersion, *, remaining_seconds: float) -> BatchResult:
+    """Start the videos of one object version, unless another delivery of it did or is doing so."""
+    owner = uuid.uuid4().hex
+    now = time.time()
+    lease_until = now + remaining_seconds + LEASE_MARGIN_SECONDS
+    batch = BatchRecord(
+        id=obj.batch_id,
+        bucket=obj.bucket,
+        key=obj.key,
+        version_id=obj.version_id,
+        sequencer=obj.sequencer,
+        name=obj.name,
+        owner=owner,
+        lease_until=lease_until,
+        created_at=now_iso(),
+    )
+    earlier = store.claim_batch(batch)
+    if earlier is not None:
+        if earlier.status is BatchStatus.STARTED:
+            # The delivery that started the batch may have failed writing the summary of videos
+            # that had all ended; this retry is the one chance left to write it.
+            summarize_batch(store, earlier.id)
+        if earlier.status is not BatchStatus.STARTING:
+            return _result(earlier, duplicate=True)
+        # A delivery that is still running keeps the batch; one whose lease ran out is over.
+        if earlier.lease_until >= now or not store.take_over_batch(earlier, owner, lease_until, now):
+            return _result(earlier, duplicate=True, in_progress=True)
+        batch = earlier.model_copy(update={"owner": owner, "lease_until": lease_until})
+    try:
+        started = _start_batch(store, obj, batch)
+    except Exception:
+        store.release_batch(batch.id, owner)
+        raise
+    return _result(store.get_batch(batch.id), started=started)
+
+
+def _start_batch(store: BatchStore, obj: ObjectVersion, batch: BatchRecord) -> list[str]:
+    name, planned = _plan(store, obj)
+    started = [video for item in planned if (video := _start_item(store, batch, item)) is not None]
+    final = store.get_batch(batch.id)
+    document = BatchDocument(
+        batch_id=batch.id,
+        name=name,
+        source=_source(final),
+        created_at=final.created_at,
+        items=[
+            BatchDocumentItem(number=i.number, name=i.name, key=i.key, video_id=i.video_id, error=i.error)
+            for i in final.items
+        ],
+    )
+    store.put_json(batch_record_key(batch.id), document.model_dump(mode="json"))
+    if not store.set_batch_status(
+        batch.id, BatchStatus.STARTED, expected=BatchStatus.STARTING, owner=batch.owner, name=name
+    ):
+        raise BatchLeaseLostError(f"batch {batch.id} was taken over before it was marked started")
+    # Videos that ended before the batch was marked started could not write the summary.
+    summarize_batch(store, batch.id)
+    return started
+
+
+def _plan(store: FilmStore, obj: ObjectVersion) -> tuple[str, list[_Planned]]:
+    """The batch's name and its screenplays, in order. A problem with the object itself makes it
+    a batch of one failed item, so that it is recorded and never retried."""
+    limit = MAX_MANIFEST_BYTES if obj.is_manifest else MAX_SCREENPLAY_BYTES
+    try:
+        uploaded = _read(store, obj.bucket, obj.key, obj.version_id, limit)
+        uploader_options = metadata_options(uploaded.metadata, obj.key)
+        if not obj.is_manifest:
+            options = merge_options(uploader_options)
+            return obj.name, [
+                _Planned(1, obj.name, obj.key, read=lambda: uploaded.body, options=options),
+            ]
+        manifest = parse_manifest(uploaded.body, obj.key)
+        defaults = merge_options(uploader_options, manifest.defaults)
+    except (BatchInputError, ValidationError) as error:
+        message = describe(error) if isinstance(error, ValidationError) else str(error)
+        return obj.name, [_Planned(1, obj.name, obj.key, error=message)]
+    name = manifest.name or obj.name
+    return name, [
+        _plan_entry(store, obj, number, entry, defaults)
+        for number, entry in enumerate(manifest.screenplays, start=1)
+    ]
+
+
+def _plan_entry(
+    store: FilmStore, obj: ObjectVersion, number: int, entry: ManifestScreenplay, defaults: BatchVideoOptions
+) -> _Planned:
+    key = entry.key
+    name = entry.name or (PurePosixPath(key).stem if key else f"screenplay {number}")
+    try:
+        options = merge_options(defaults.model_dump(exclude_unset=True), entry.options)
+    except ValidationError as error:
+        return _Planned(number, name, key, error=f"options: {describe(error)}")
+    if key is None:
+        text = str(entry.text)
+        return _Planned(number, name, None, read=lambda: text.encode("utf-8"), options=options)
+    if triggers_batch(key):
+        return _Planned(
+            number,
+            name,
+            key,
+            error=f"{key} starts its own video when it is uploaded; list screenplays kept outside "
+            f"{INCOMING_PREFIX} (e.g. library/), or give their text",
+        )
+    return _Planned(
+        number,
+        name,
+        key,
+        read=lambda: _read(store, obj.bucket, key, None, MAX_SCREENPLAY_BYTES).body,
+        options=options,
+    )
+
+
+def _read(store: FilmStore, bucket: str, key: str, version_id: str | None, limit: int) -> StoredObject:
+    try:
+        found = store.read_object(bucket, key, version_id, limit)
+    except NotFoundError as error:
+        raise BatchInputError(str(error)) from None
+    if found.truncated:
+        raise BatchInputError(f"{key} is larger than {limit:,} bytes")
+    return found
+
+
+def _start_item(store: BatchStore, batch: BatchRecord, planned: _Planned) -> str | None:
+    """Start one screenplay unless it already was; the id of the video started, if one was."""
+    owner = batch.owner
+    claim = BatchItemRecord(number=planned.number, name=planned.name, key=planned.key, owner=owner)
+    earlier = store.claim_batch_item(batch.id, claim)
+    if earlier is not None:
+        if earlier.state is not BatchItemState.CLAIMED:
+            return None
+        if _resume(store, batch, earlier):
+            return None
+    if planned.error is not None or planned.read is None or planned.options is None:
+        _record(store, batch, planned.number, state=BatchItemState.FAILED, error=planned.error)
+        return None
+    try:
+        source = planned.read()
+        with store.starting_item(batch.id, planned.number, owner):
+            video = start_video(store, source, planned.options)
+    except (InvalidInputError, ValidationError) as error:
+        message = describe(error) if isinstance(error, ValidationError) else str(error)
+        _record(store, batch, planned.number, state=BatchItemState.FAILED, error=message)
+        return None
+    _record(store, batch, planned.number, state=BatchItemState.STARTED, video_id=video.id)
+    return video.id
+
+
+def _resume(store: BatchStore, batch: BatchRecord, item: BatchItemRecord) -> bool:
+    """Take over a screenplay a delivery that died had claimed; True when it was in fact started
+    (now recorded), False when it must be started."""
+    if not store.update_batch_item(batch.id, item.number, str(item.owner), owner=batch.owner):
+        raise BatchLeaseLostError(f"batch {batch.id} was taken over while resuming screenplay {item.number}")
+    if item.video_id is None:
+        return False  # it died before storing anything of the video
+    video = store.get_video_header(item.video_id)
+    if video is None:
+        return False  # … or before the video itself was written, and so before it was started
+    if video.execution_arn or store.find_execution(video.id):
+        _record(store, batch, item.number, state=BatchItemState.STARTED, video_id=video.id)
+        return True
+    # Stored but never started: retire it, so that nothing waits for it, and start afresh.
+    store.set_video_status(video.id, VideoStatus.FAILED)
+    return False
+
+
+def _record(store: FilmStore, batch: BatchRecord, number: int, **fields: Any) -> None:
+    if not store.update_batch_item(batch.id, number, batch.owner, **fields):
+        raise BatchLeaseLostError(f"batch {batch.id} was taken over before screenplay {number} was recorded")
+
+
+def _source(batch: BatchRecord) -> BatchSource:
+    return BatchSource(
+        bucket=batch.bucket, key=batch.key, version_id=batch.version_id, sequencer=batch.sequencer
+    )
+
+
+def _result(
+    batch: BatchRecord,
+    *,
+    duplicate: bool = False,
+    in_progress: bool = False,
+    started: list[str] | None = None,
+) -> BatchResult:
+    return BatchResult(
+        batch_id=batch.id,
+        bucket=batch.bucket,
+        key=batch.key,
+        version_id=batch.version_id,
+        duplicate=duplicate,
+        in_progress=in_progress,
+        started=started or [],
+        videos=[
+            item.video_id for item in batch.items if item.state is BatchItemState.STARTED and item.video_id
+        ],
+        failed=[
+            FailedItem(number=item.number, name=item.name, error=item.error or "not started")
+            for item in batch.items
+            if item.state is BatchItemState.FAILED
+        ],
+    )
+
+
+# The summary -----------------------------------------------------------------------------------
+
+
+def summarize_batch(store: FilmStore, batch_id: str) -> BatchSummary | None:
+    """Write the batch's summary if every screenplay in it has been started (or refused) and every
+    video has ended; None (and nothing written) while something is still going on.
+
+    Safe to call from every party at any time: it writes the same summary however often it runs.
+    """
+    batch = store.get_batch(batch_id)
+    if batch.status is BatchStatus.STARTING:
+        return None
+    videos: dict[str, VideoRecord] = {}
+    for item in batch.items:
+        if item.video_id is None or item.state is not BatchItemState.STARTED:
+            continue
+        video = store.get_video_header(item.video_id)
+        if video is None or video.status not in VIDEO_FINAL:
+            return None
+        videos[item.video_id] = video
+    summary = build_summary(batch, videos)
+    store.put_json(batch_summary_key(batch_id), summary.model_dump(mode="json"))
+    store.set_batch_status(batch_id, BatchStatus.DONE, expected=BatchStatus.STARTED)
+    return summary
+
+
+def build_summary(batch: BatchRecord, videos: Mapping[str, VideoRecord]) -> BatchSummary:
+    items: list[SummaryItem] = []
+    for item in batch.items:
+        video = videos.get(item.video_id or "")
+        if video is None:
+            items.append(
+                SummaryItem(
+                    number=item.number,
+                    name=item.name,
+                    key=item.key,
+                    video_id=None,
+                    status="FAILED",
+                    error=item.error,
+                    cost=ItemCost(estimated_usd=0.0, credits=0, usd=0.0),
+                )
+            )
+            continue
+        credits = video.credits or 0
+        items.append(
+            SummaryItem(
+                number=item.number,
+                name=item.name,
+                key=item.key,
+                video_id=video.id,
+                status=_FINAL_STATUS[video.status],
+                film_key=video.film_key,
+                manifest_key=video.manifest_key,
+                cost=ItemCost(estimated_usd=video.estimated_usd, credits=credits, usd=_usd(credits)),
+            )
+        )
+    total_credits = sum(i.cost.credits for i in items)
+    ended = [v.updated_at or v.created_at for v in videos.values()] or [batch.updated_at or batch.created_at]
+    return BatchSummary(
+        batch_id=batch.id,
+        name=batch.name,
+        source=_source(batch),
+        status=batch_status(item.status for item in items),
+        items=items,
+        cost=ItemCost(
+            estimated_usd=round(sum(i.cost.estimated_usd for i in items), 2),
+            credits=total_credits,
+            usd=_usd(total_credits),
+        ),
+        completed_at=max(ended),
+    )
+
+
+def _usd(credits: int | float) -> float:
+    return float(cost.usd(Decimal(str(credits))))
+
+
+def batch_status(statuses: Iterable[str]) -> Literal["SUCCEEDED", "PARTIAL", "FAILED"]:
+    """SUCCEEDED when every video did, FAILED when none made a film, PARTIAL in between."""
+    seen = list(statuses)
+    if seen and all(status == "SUCCEEDED" for status in seen):
+        return "SUCCEEDED"
+    if all(status in ("FAILED", "CANCELLED") for status in seen):
+        return "FAILED"
+    return "PARTIAL"

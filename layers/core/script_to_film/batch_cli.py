@@ -1,0 +1,338 @@
+"""`stf batch FILES…`: what dropping screenplays into the bucket's `incoming/` does, on the
+embedded local stack.
+
+Every file is checked first (a screenplay that cannot be filmed, a manifest that breaks the
+schema, a listed screenplay that is missing: exit 2, nothing started). Then each one is uploaded
+to `incoming/` with the command line's options as its `stf-options` metadata (a manifest's own
+defaults and options take precedence over them), together with the screenplays a manifest lists
+by key, read from the manifest's folder laid out like the bucket (`library/a.fountain` beside
+the manifest is uploaded as `library/a.fountain`). The S3 event of each upload is built from
+the upload's answer and delivered to the trigger's own handler, as S3 would. When every video has
+ended, each is exported like `stf run` does, with each batch's `batch.json` and `summary.json`.
+
+Exit statuses: 0 every video SUCCEEDED, 3 some did not, 4 none made a film, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from script_to_film.batch import (
+    INCOMING_PREFIX,
+    MANIFEST_SUFFIX,
+    OPTIONS_METADATA,
+    SCREENPLAY_SUFFIX,
+    BatchSummary,
+    DeliveryResult,
+    batch_status,
+    describe,
+    merge_options,
+    parse_manifest,
+    s3_notification,
+    triggers_batch,
+)
+from script_to_film.errors import InvalidInputError
+from script_to_film.models import BatchItemState, SceneStatus, VideoRecord
+from script_to_film.status import SCENE_FINAL
+from script_to_film.store import batch_record_key, batch_summary_key
+from script_to_film.submission import VideoOptions, prepare
+
+if TYPE_CHECKING:
+    from infra.local.stack import LocalStack
+
+EXIT_BY_BATCH_STATUS = {"SUCCEEDED": 0, "PARTIAL": 3, "FAILED": 4}
+
+
+class BatchUsageError(InvalidInputError):
+    """A file given to `stf batch` cannot be used."""
+
+
+def add_batch_command(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add `stf batch` to the CLI's subcommands."""
+    from script_to_film.director import DEFAULT_STYLE
+    from script_to_film.providers import available_providers
+
+    batch = commands.add_parser(
+        "batch",
+        help="film several screenplays as dropping them into the bucket's incoming/ does (local stack)",
+    )
+    batch.add_argument("files", nargs="+", type=Path, help=".fountain screenplays and .json batch manifests")
+    batch.add_argument("--provider", choices=available_providers(), help="video provider (default animatic)")
+    batch.add_argument("--model", help="video model (default: the provider's)")
+    batch.add_argument("--style", help=f"style preset (default {DEFAULT_STYLE})")
+    batch.add_argument(
+        "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
+    )
+    batch.add_argument("--poll-seconds", type=int, help="seconds between status polls (default 10)")
+    batch.add_argument("--scene-timeout", type=int, help="seconds before a scene gives up (default 300)")
+    batch.add_argument("--max-budget-usd", type=float, help="refuse any screenplay estimated over this")
+    batch.add_argument("--json", action="store_true", help="print the batch summaries as JSON")
+    batch.set_defaults(command=run_batch)
+
+
+@dataclass
+class _Upload:
+    """One file to drop into `incoming/`, and the screenplays a manifest lists by key."""
+
+    path: Path
+    key: str
+    body: bytes
+    listed: dict[str, bytes] = field(default_factory=dict)
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    chosen = {
+        "provider": args.provider,
+        "model": args.model,
+        "style": args.style,
+        "poll_seconds": args.poll_seconds,
+        "scene_timeout_seconds": args.scene_timeout,
+        "max_budget_usd": args.max_budget_usd,
+    }
+    options = {name: value for name, value in chosen.items() if value is not None}
+    uploads = check_files(args.files, options)
+
+    from infra.local.stack import BATCH_FUNCTION, LocalStack
+
+    with LocalStack() as stack:
+        deliveries = [deliver(stack, upload, options, BATCH_FUNCTION) for upload in uploads]
+        batch_ids = [batch.batch_id for delivery in deliveries for batch in delivery.batches]
+        names = _video_names(stack, batch_ids)
+        videos = [stack.store.get_video(video_id) for video_id in names]
+        with BatchProgress(videos, names) as progress:
+            finals = wait_all(stack, videos, on_progress=progress.update)
+        folders = {video.id: stack.export(video, args.out) for video in finals}
+        summaries = [_export_batch(stack, batch_id, args.out) for batch_id in batch_ids]
+    status = batch_status(item.status for summary in summaries for item in summary.items)
+    if args.json:
+        print(
+            json.dumps(
+                {"status": status, "batches": [s.model_dump(mode="json") for s in summaries]}, indent=2
+            )
+        )
+    else:
+        batch_table(summaries, folders)
+    return EXIT_BY_BATCH_STATUS[status]
+
+
+def check_files(paths: Sequence[Path], options: Mapping[str, Any]) -> list[_Upload]:
+    """Everything the command would upload, each screenplay checked as the trigger will check it;
+    BatchUsageError (exit 2) for the first one that would not start."""
+    try:
+        base = merge_options(options)
+    except ValidationError as error:
+        raise BatchUsageError(f"options: {describe(error)}") from None
+    uploads: list[_Upload] = []
+    for path in paths:
+        body = _read(path)
+        key = INCOMING_PREFIX + path.name
+        if any(upload.key == key for upload in uploads):
+            raise BatchUsageError(f"{path}: another file is named {path.name} too; names must differ")
+        if path.suffix == SCREENPLAY_SUFFIX:
+            _check(str(path), body, base)
+            uploads.append(_Upload(path, key, body))
+        elif path.suffix == MANIFEST_SUFFIX:
+            uploads.append(_Upload(path, key, body, _check_manifest(path, body, base)))
+        else:
+            raise BatchUsageError(
+                f"{path}: not a {SCREENPLAY_SUFFIX} screenplay or a {MANIFEST_SUFFIX} manifest"
+            )
+    return uploads
+
+
+def _check_manifest(path: Path, body: bytes, base: VideoOptions) -> dict[str, bytes]:
+    """The screenplays the manifest lists by key, read from beside it; each one checked."""
+    manifest = parse_manifest(body, str(path))
+    listed: dict[str, bytes] = {}
+    try:
+        defaults = merge_options(base.model_dump(exclude_unset=True), manifest.defaults)
+    except ValidationError as error:
+        raise BatchUsageError(f"{path}: defaults: {describe(error)}") from None
+    for number, entry in enumerate(manifest.screenplays, start=1):
+        where = f"{path}: screenplay {number}"
+        try:
+            options = merge_options(defaults.model_dump(exclude_unset=True), entry.options)
+        except ValidationError as error:
+            raise BatchUsageError(f"{where}: options: {describe(error)}") from None
+        if entry.key is None:
+            _check(where, str(entry.text).encode("utf-8"), options)
+            continue
+        if triggers_batch(entry.key):
+            raise BatchUsageError(
+                f"{where}: {entry.key} would start its own video; keep it outside {INCOMING_PREFIX}"
+            )
+        local = path.parent / entry.key
+        text = _read(local)
+        _check(str(local), text, options)
+        listed[entry.key] = text
+    return listed
+
+
+def _check(where: str, source: bytes, options: VideoOptions) -> None:
+    try:
+        prepare(source, options)
+    except InvalidInputError as error:
+        raise BatchUsageError(f"{where}: {error}") from None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BatchUsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BatchUsageError(f"{path}: is a directory, not a file") from None
+    except PermissionError:
+        raise BatchUsageError(f"{path}: permission denied") from None
+
+
+def deliver(
+    stack: LocalStack, upload: _Upload, options: Mapping[str, Any], function_name: str
+) -> DeliveryResult:
+    """Upload the file (and what it lists), then hand the trigger the event S3 would send."""
+    s3, bucket = stack.store.s3, stack.store.bucket
+    for key, body in upload.listed.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    response = s3.put_object(
+        Bucket=bucket,
+        Key=upload.key,
+        Body=upload.body,
+        Metadata={OPTIONS_METADATA: json.dumps(dict(options))},
+    )
+    event = s3_notification(
+        bucket,
+        upload.key,
+        version_id=response.get("VersionId"),
+        # S3's sequencer grows with every write to a key; the clock does too.
+        sequencer=f"{time.time_ns():020X}",
+        size=len(upload.body),
+        etag=str(response["ETag"]).strip('"'),
+    )
+    return DeliveryResult.model_validate(stack.invoke(function_name, event))
+
+
+def _video_names(stack: LocalStack, batch_ids: Sequence[str]) -> dict[str, str]:
+    """Video id → the screenplay's name in its batch, for every video the batches started."""
+    return {
+        item.video_id: item.name
+        for batch_id in batch_ids
+        for item in stack.store.get_batch(batch_id).items
+        if item.video_id and item.state is BatchItemState.STARTED
+    }
+
+
+def wait_all(
+    stack: LocalStack,
+    videos: Sequence[VideoRecord],
+    *,
+    on_progress: Callable[[VideoRecord], None],
+    interval: float = 0.25,
+    timeout: float = 3600,
+) -> list[VideoRecord]:
+    """Block until every video's execution has ended; the videos as they ended, in order."""
+    ended: dict[str, VideoRecord] = {}
+    deadline = time.monotonic() + timeout
+    while len(ended) < len(videos):
+        for video in videos:
+            if video.id in ended:
+                continue
+            status = stack.execution_status(str(video.execution_arn))
+            current = stack.store.get_video(video.id)
+            on_progress(current)
+            if status != "RUNNING":
+                ended[video.id] = current
+        if len(ended) < len(videos):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(videos) - len(ended)} videos still running after {timeout:.0f} s")
+            time.sleep(interval)
+    return [ended[video.id] for video in videos]
+
+
+def _export_batch(stack: LocalStack, batch_id: str, out: Path) -> BatchSummary:
+    """Write the batch's record and summary to `out/<batch_id>/`."""
+    summary = BatchSummary.model_validate(stack.store.get_json(batch_summary_key(batch_id)))
+    folder = out / batch_id
+    folder.mkdir(parents=True, exist_ok=True)
+    record = stack.store.get_json(batch_record_key(batch_id))
+    (folder / "batch.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    (folder / "summary.json").write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+class BatchProgress:
+    """One line per video on stderr: its scenes done, its status, the time it has taken."""
+
+    def __init__(
+        self, videos: Sequence[VideoRecord], names: Mapping[str, str], console: Console | None = None
+    ) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console or Console(stderr=True),
+        )
+        self._videos = videos
+        self._names = names
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> BatchProgress:
+        self._progress.start()
+        for video in self._videos:
+            # The video ids are in the table at the end; a line here fits 80 columns.
+            name = self._names.get(video.id, video.id)
+            label = name if len(name) <= 24 else name[:23] + "…"
+            self._tasks[video.id] = self._progress.add_task(
+                f"{label:<24}", total=max(1, len(video.scenes)), status=video.status.value
+            )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def update(self, video: VideoRecord) -> None:
+        task = self._tasks.get(video.id)
+        if task is None:
+            return
+        ended = sum(1 for scene in video.scenes if scene.status in SCENE_FINAL)
+        succeeded = sum(1 for scene in video.scenes if scene.status == SceneStatus.SUCCEEDED)
+        self._progress.update(
+            task, completed=ended, status=f"{video.status.value} {succeeded}/{len(video.scenes)} scenes"
+        )
+
+
+def batch_table(
+    summaries: Sequence[BatchSummary], folders: Mapping[str, Path], console: Console | None = None
+) -> None:
+    """A table per batch, then each film's path (or why there is none) on a line of its own, unwrapped,
+    so that it can be copied."""
+    console = console or Console()
+    for summary in summaries:
+        table = Table(title=f"Batch {summary.name} ({summary.batch_id}): {summary.status}")
+        table.add_column("#", justify="right")
+        table.add_column("Screenplay")
+        table.add_column("Video", no_wrap=True)
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Cost", justify="right", no_wrap=True)
+        for item in summary.items:
+            table.add_row(
+                str(item.number), item.name, item.video_id or "-", item.status, f"${item.cost.usd:,.2f}"
+            )
+        console.print(table)
+        for item in summary.items:
+            folder = folders.get(item.video_id or "")
+            outcome = (
+                str(folder / "film.mp4") if folder and item.film_key else f"no film: {item.error or '-'}"
+            )
+            console.print(f"  {item.number} {item.name}: {outcome}", soft_wrap=True, highlight=False)
