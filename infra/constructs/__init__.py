@@ -1,0 +1,1 @@
+"""The constructs of the AWS stack, one per concern; `infra.stack` wires them."""
