@@ -434,15 +434,20 @@ def open_download(
             http.close()
 
 
-class _DropQueryStrings(logging.Filter):
-    """httpx logs each request's URL at INFO, and httpcore each response's headers (a redirect's
-    Location among them) at DEBUG: a provider's URL would show its signature there."""
+class DropQueryStrings(logging.Filter):
+    """Removes query strings from a logger's records: signed URLs carry their signature there.
 
-    _QUERY_STRING = re.compile(r"\?[^\s\"]*")
+    httpx logs each request's URL at INFO, and httpcore each response's headers (a redirect's
+    Location among them) at DEBUG. A query string ends at whitespace, a double quote, or any of
+    `stop_at` (a single quote for loggers that print Python reprs)."""
+
+    def __init__(self, stop_at: str = "") -> None:
+        super().__init__()
+        self._query_string = re.compile(r'\?[^\s"' + re.escape(stop_at) + r"]*")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        scrubbed = self._QUERY_STRING.sub("", message)
+        scrubbed = self._query_string.sub("", message)
         if scrubbed != message:
             record.msg, record.args = scrubbed, ()
         return True
@@ -458,4 +463,4 @@ _LOGGERS_THAT_SHOW_URLS = (
 """Each by name: a logger's filters see the records logged on it, not on its children."""
 
 for _name in _LOGGERS_THAT_SHOW_URLS:
-    logging.getLogger(_name).addFilter(_DropQueryStrings())
+    logging.getLogger(_name).addFilter(DropQueryStrings())

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from script_to_film import catalog, secrets
 from script_to_film.catalog import Endpoint, VideoModel
+from script_to_film.download import DropQueryStrings
 from script_to_film.errors import InvalidInputError
 from script_to_film.models import SceneJob
 from script_to_film.providers.base import (
@@ -387,21 +388,8 @@ def _cause(error: BaseException) -> str:
 # Logs --------------------------------------------------------------------------------------------
 
 
-class _DropQueryStrings(logging.Filter):
-    """The SDK logs each request's options at DEBUG, an image_to_video's `promptImage` among them:
-    a signed keyframe URL would show its signature there."""
-
-    _QUERY_STRING = re.compile(r"\?[^\s\"']*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        scrubbed = self._QUERY_STRING.sub("", message)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, ()
-        return True
-
-
-logging.getLogger("runwayml._base_client").addFilter(_DropQueryStrings())
+# The SDK logs each request's options at DEBUG, an image_to_video's `promptImage` among them.
+logging.getLogger("runwayml._base_client").addFilter(DropQueryStrings(stop_at="'"))
 
 
 # The provider ------------------------------------------------------------------------------------
