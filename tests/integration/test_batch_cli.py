@@ -3,17 +3,14 @@ every film exported with its batch summary, and the exit statuses."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from script_to_film import media
-from script_to_film.batch_cli import add_batch_command
-from script_to_film.errors import InvalidInputError
+from script_to_film.cli import main
 from script_to_film.providers import register_provider, reset_providers
 
 from .fakes import ScriptedProvider
@@ -32,15 +29,8 @@ def _built_in_providers() -> Iterator[None]:
 
 
 def stf_batch(*argv: str) -> int:
-    """`stf batch …` through a parser of its own, answering bad input as `stf` does."""
-    parser = argparse.ArgumentParser(prog="stf")
-    add_batch_command(parser.add_subparsers(required=True))
-    args = parser.parse_args(["batch", *argv])
-    try:
-        return int(args.command(args))
-    except InvalidInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    """`stf batch …` as a person runs it."""
+    return main(["batch", *argv])
 
 
 def test_two_screenplays_become_two_films_exported_with_their_summaries(
@@ -118,7 +108,7 @@ def test_every_video_failing_exits_4(capsys: pytest.CaptureFixture[str], tmp_pat
         (["lighthouse.txt"], [], "not a .fountain screenplay or a .json manifest"),
         (["missing.fountain"], [], "missing.fountain: no such file"),
         (["lighthouse.fountain", "other/lighthouse.fountain"], [], "names must differ"),
-        (["lighthouse.fountain"], ["--poll-seconds", "0"], "poll_seconds: Input should be greater than"),
+        (["lighthouse.fountain"], ["--poll-seconds", "0"], "--poll-seconds: '0' must be at least 1"),
         (["lighthouse.fountain"], ["--provider", "animatic", "--model", "gen4.5"], "belongs to provider"),
         (["lost.json"], [], "library/lost.fountain: no such file"),
         (["loop.json"], [], "would start its own video"),

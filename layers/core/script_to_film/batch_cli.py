@@ -58,29 +58,6 @@ class BatchUsageError(InvalidInputError):
     """A file given to `stf batch` cannot be used."""
 
 
-def add_batch_command(commands: argparse._SubParsersAction[Any]) -> None:
-    """Add `stf batch` to the CLI's subcommands."""
-    from script_to_film.director import DEFAULT_STYLE
-    from script_to_film.providers import available_providers
-
-    batch = commands.add_parser(
-        "batch",
-        help="film several screenplays as dropping them into the bucket's incoming/ does (local stack)",
-    )
-    batch.add_argument("files", nargs="+", type=Path, help=".fountain screenplays and .json batch manifests")
-    batch.add_argument("--provider", choices=available_providers(), help="video provider (default animatic)")
-    batch.add_argument("--model", help="video model (default: the provider's)")
-    batch.add_argument("--style", help=f"style preset (default {DEFAULT_STYLE})")
-    batch.add_argument(
-        "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
-    )
-    batch.add_argument("--poll-seconds", type=int, help="seconds between status polls (default 10)")
-    batch.add_argument("--scene-timeout", type=int, help="seconds before a scene gives up (default 300)")
-    batch.add_argument("--max-budget-usd", type=float, help="refuse any screenplay estimated over this")
-    batch.add_argument("--json", action="store_true", help="print the batch summaries as JSON")
-    batch.set_defaults(command=run_batch)
-
-
 @dataclass
 class _Upload:
     """One file to drop into `incoming/`, and the screenplays a manifest lists by key."""

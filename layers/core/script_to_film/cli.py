@@ -72,7 +72,6 @@ def _fail(message: str, status: int) -> int:
 
 def _build_parser() -> argparse.ArgumentParser:
     from infra.local.server import add_serve_command
-    from script_to_film.batch_cli import add_batch_command
     from script_to_film.catalog import DEFAULT_MODEL
     from script_to_film.director import DEFAULT_STYLE
     from script_to_film.providers import available_providers
@@ -116,7 +115,26 @@ def _build_parser() -> argparse.ArgumentParser:
     run.set_defaults(command=_run)
 
     add_write_command(commands)
-    add_batch_command(commands)
+
+    batch = commands.add_parser(
+        "batch",
+        help="film several screenplays as dropping them into the bucket's incoming/ does (local stack)",
+    )
+    batch.add_argument("files", nargs="+", type=Path, help=".fountain screenplays and .json batch manifests")
+    batch.add_argument("--provider", choices=available_providers(), help="video provider (default animatic)")
+    batch.add_argument("--model", help="video model (default: the provider's)")
+    batch.add_argument("--style", help=f"style preset (default {DEFAULT_STYLE})")
+    batch.add_argument(
+        "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
+    )
+    batch.add_argument("--poll-seconds", type=_positive_int, help="seconds between status polls (default 10)")
+    batch.add_argument(
+        "--scene-timeout", type=_positive_int, help="seconds before a scene gives up (default 300)"
+    )
+    batch.add_argument("--max-budget-usd", type=float, help="refuse any screenplay estimated over this")
+    batch.add_argument("--json", action="store_true", help="print the batch summaries as JSON")
+    batch.set_defaults(command=_batch)
+
     add_serve_command(commands)
     return parser
 
@@ -218,3 +236,10 @@ def _run(args: argparse.Namespace) -> int:
     else:
         report.run_summary(final, folder)
     return EXIT_BY_STATUS.get(final.status.value, EXIT_INTERNAL)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    # Imported when the command runs: the batch code costs a tenth of a second to import.
+    from script_to_film.batch_cli import run_batch
+
+    return run_batch(args)
