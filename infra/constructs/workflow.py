@@ -84,8 +84,11 @@ class Workflow(Construct):
             f["SubmitScene"], ["GetItem", "PutItem", "UpdateItem", "DeleteItem"], leading_keys=VIDEO_ITEMS
         )
         storage.grant_objects(f["SubmitScene"], ["s3:GetObject"], [JOBS], "it reads the scene's job")
-        storage.grant_items(f["CheckScene"], ["UpdateItem"], leading_keys=VIDEO_ITEMS)
-        # Runway's keyframe path makes the video task from the job once the keyframe image is ready.
+        # Runway's keyframe path makes the video task from the job once the keyframe image is ready,
+        # under a once-only claim item (put, read back, recorded, or released after a refusal).
+        storage.grant_items(
+            f["CheckScene"], ["GetItem", "PutItem", "UpdateItem", "DeleteItem"], leading_keys=VIDEO_ITEMS
+        )
         storage.grant_objects(f["CheckScene"], ["s3:GetObject"], [JOBS], "it reads the scene's job")
         storage.grant_items(f["StoreClip"], ["UpdateItem"], leading_keys=VIDEO_ITEMS)
         storage.grant_objects(f["StoreClip"], ["s3:GetObject"], [JOBS], "it reads the scene's job")

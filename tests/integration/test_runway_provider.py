@@ -25,6 +25,7 @@ from script_to_film.providers.base import (
 )
 from script_to_film.providers.runway import DailyCapError, KeyframeTask, RunwayProvider
 from script_to_film.store import SubmitInDoubtError
+from tests.fakes.claims import MemoryClaims
 from tests.fakes.runway_api import API_KEY, RUNWAY_VERSION, Behaviour, FakeRunway
 
 FAST = Behaviour(latency=0.4)
@@ -409,9 +410,14 @@ def test_a_throttled_task_cancelled_frees_nothing_it_never_held_and_costs_nothin
 # The keyframe path ------------------------------------------------------------------------------
 
 
+def keyframe_provider(job: SceneJob, claims: MemoryClaims | None = None) -> RunwayProvider:
+    shared = claims or MemoryClaims()
+    return RunwayProvider(load_job=lambda video_id, scene: job, claims=lambda: shared)
+
+
 def test_the_keyframe_path_makes_an_image_then_animates_it(fake: FakeRunway, tmp_path: Path) -> None:
     job = make_job("an observatory dome", model="gen4_turbo", ratio="1104:832", duration=5)
-    provider = RunwayProvider(load_job=lambda video_id, scene: job)
+    provider = keyframe_provider(job)
 
     first_id = provider.submit(job)
     assert KeyframeTask.parse(first_id) == KeyframeTask(job.video_id, 1, fake.paid_creates()[0].task_id or "")
@@ -448,9 +454,40 @@ def test_the_keyframe_path_makes_an_image_then_animates_it(fake: FakeRunway, tmp
     assert media.probe(clip).duration == pytest.approx(5, abs=0.1)
 
 
+def test_a_poll_retried_after_the_video_create_never_pays_for_a_second_video(fake: FakeRunway) -> None:
+    job = make_job("a lighthouse", model="gen4_turbo")
+    provider = keyframe_provider(job)
+    keyframe_id = provider.submit(job)
+    while (first := provider.status(keyframe_id)).id == keyframe_id and first.state is not TaskState.FAILED:
+        time.sleep(0.1)
+
+    again = provider.status(keyframe_id)  # the same CheckScene input, delivered again
+
+    assert KeyframeTask.parse(again.id) == KeyframeTask.parse(first.id)
+    assert len(fake.paid_creates("image_to_video")) == 1
+
+
+def test_a_video_create_claimed_and_never_recorded_is_not_tried_again(fake: FakeRunway) -> None:
+    job = make_job("a harbour", model="gen4_turbo")
+    claims = MemoryClaims()
+    provider = keyframe_provider(job, claims)
+    keyframe_id = provider.submit(job)
+    task = KeyframeTask.parse(keyframe_id)
+    assert task is not None
+    while fake.snapshot(task.image_task)["status"] != "SUCCEEDED":
+        time.sleep(0.1)
+    # An earlier delivery of this poll claimed the create and died before recording its answer.
+    claims.claim_once(job.video_id, f"KEYFRAME#001#{task.image_task}", "a crashed poll")
+
+    with pytest.raises(SubmitInDoubtError):
+        provider.status(keyframe_id)
+
+    assert fake.paid_creates("image_to_video") == []
+
+
 def test_gen45_takes_the_keyframe_path_when_the_job_asks(fake: FakeRunway) -> None:
     job = make_job("a ferry", keyframe=True)
-    provider = RunwayProvider(load_job=lambda video_id, scene: job)
+    provider = keyframe_provider(job)
 
     done = wait_for(provider, provider.submit(job))[-1]
 
@@ -462,7 +499,7 @@ def test_gen45_takes_the_keyframe_path_when_the_job_asks(fake: FakeRunway) -> No
 def test_a_moderated_keyframe_fails_the_shot_before_any_video_is_paid_for(fake: FakeRunway) -> None:
     fake.on("storm", Behaviour(latency=0.2, failure_code="SAFETY.INPUT.TEXT", failure="Flagged."))
     job = make_job("a storm", model="gen4_turbo")
-    provider = RunwayProvider(load_job=lambda video_id, scene: job)
+    provider = keyframe_provider(job)
 
     failed = wait_for(provider, provider.submit(job))[-1]
 
@@ -474,7 +511,7 @@ def test_a_moderated_keyframe_fails_the_shot_before_any_video_is_paid_for(fake: 
 def test_cancelling_on_the_keyframe_path_cancels_the_stage_under_way(fake: FakeRunway) -> None:
     fake.on("endless", Behaviour(never_finishes=True))
     job = make_job("an endless corridor", model="gen4_turbo")
-    provider = RunwayProvider(load_job=lambda video_id, scene: job)
+    provider = keyframe_provider(job)
     task_id = provider.submit(job)
 
     provider.cancel(task_id)
@@ -491,7 +528,7 @@ def test_neither_the_key_nor_a_signed_url_is_ever_logged(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     job = make_job("a quiet street", model="gen4_turbo")
-    provider = RunwayProvider(load_job=lambda video_id, scene: job)
+    provider = keyframe_provider(job)
 
     done = wait_for(provider, provider.submit(job))[-1]
     with provider.open_output(done, job) as stream:

@@ -8,6 +8,7 @@ One table, keyed by `pk`/`sk`:
 | video        | `VIDEO#<id>`      | `VIDEO`                |
 | scene        | `VIDEO#<id>`      | `SCENE#<nnn>`          |
 | submit claim | `VIDEO#<id>`      | `SUBMIT#<nnn>#<try>`   |
+| keyframe claim | `VIDEO#<id>`    | `KEYFRAME#<nnn>#<image task>` |
 | batch        | `BATCH#<id>`      | `BATCH`                |
 | batch item   | `BATCH#<id>`      | `ITEM#<nnn>`           |
 
@@ -106,6 +107,10 @@ class StoredObject(BaseModel):
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _submit_claim(number: int, attempt: int) -> str:
+    return f"SUBMIT#{number:03d}#{attempt}"
 
 
 def scene_sk(number: int) -> str:
@@ -488,13 +493,23 @@ class FilmStore:
     # Submit claims: at most one paid provider call per (video, scene, try) ---------------------
 
     def claim_submit(self, video_id: str, number: int, attempt: int) -> str | None:
-        """Claim the right to call the provider for this try.
+        """Claim the right to call the provider for this try of a scene (see `claim_once`)."""
+        return self.claim_once(video_id, _submit_claim(number, attempt), f"scene {number} try {attempt}")
+
+    def release_submit(self, video_id: str, number: int, attempt: int) -> None:
+        self.release_claim(video_id, _submit_claim(number, attempt))
+
+    def record_submit(self, video_id: str, number: int, attempt: int, task_id: str) -> None:
+        self.record_claim(video_id, _submit_claim(number, attempt), task_id)
+
+    def claim_once(self, video_id: str, claim: str, what: str) -> str | None:
+        """Claim the right to make one paid provider call, named `claim` within the video.
 
         Returns None when the claim is new (go ahead and call), the task id when an earlier
-        delivery of this same try already submitted, and raises `SubmitInDoubtError` when an
+        delivery already made the call and recorded it, and raises `SubmitInDoubtError` when an
         earlier delivery claimed it and never recorded what happened.
         """
-        key = {"pk": f"VIDEO#{video_id}", "sk": f"SUBMIT#{number:03d}#{attempt}"}
+        key = {"pk": f"VIDEO#{video_id}", "sk": claim}
         client_errors = self.table.meta.client.exceptions
         try:
             self.table.put_item(
@@ -506,18 +521,18 @@ class FilmStore:
         task_id = existing.get("task_id")
         if task_id is None:
             raise SubmitInDoubtError(
-                f"scene {number} try {attempt} was claimed at {existing.get('claimed_at')} and never "
-                "recorded a provider task; not submitting again so it is never paid for twice"
+                f"{what} was claimed at {existing.get('claimed_at')} and never recorded a provider "
+                "task; not calling the provider again so it is never paid for twice"
             )
         return str(task_id)
 
-    def release_submit(self, video_id: str, number: int, attempt: int) -> None:
+    def release_claim(self, video_id: str, claim: str) -> None:
         """Give a claim back when the provider certainly accepted nothing (it answered an error)."""
-        self.table.delete_item(Key={"pk": f"VIDEO#{video_id}", "sk": f"SUBMIT#{number:03d}#{attempt}"})
+        self.table.delete_item(Key={"pk": f"VIDEO#{video_id}", "sk": claim})
 
-    def record_submit(self, video_id: str, number: int, attempt: int, task_id: str) -> None:
+    def record_claim(self, video_id: str, claim: str, task_id: str) -> None:
         self.table.update_item(
-            Key={"pk": f"VIDEO#{video_id}", "sk": f"SUBMIT#{number:03d}#{attempt}"},
+            Key={"pk": f"VIDEO#{video_id}", "sk": claim},
             UpdateExpression="SET task_id = :t",
             ExpressionAttributeValues={":t": task_id},
         )

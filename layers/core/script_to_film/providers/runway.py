@@ -44,7 +44,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from script_to_film import catalog, secrets
 from script_to_film.catalog import Endpoint, VideoModel
@@ -404,6 +404,23 @@ def load_job_from_store(video_id: str, scene: int) -> SceneJob:
     return FilmStore(StoreSettings.from_env()).get_job(video_id, scene)
 
 
+class Claims(Protocol):
+    """Once-only claims on paid calls (`FilmStore` is one): the keyframe path's second create
+    happens inside a poll, so a retried poll must find the video task already made."""
+
+    def claim_once(self, video_id: str, claim: str, what: str) -> str | None: ...
+
+    def record_claim(self, video_id: str, claim: str, task_id: str) -> None: ...
+
+    def release_claim(self, video_id: str, claim: str) -> None: ...
+
+
+def claims_from_store() -> Claims:
+    from script_to_film.store import FilmStore, StoreSettings
+
+    return FilmStore(StoreSettings.from_env())
+
+
 class RunwayProvider:
     """The Runway provider: `submit`, `status`, `cancel` and `open_output` over the `runwayml` SDK.
 
@@ -418,11 +435,14 @@ class RunwayProvider:
         *,
         api_key: Callable[[], str] = secrets.runway_api_key,
         load_job: JobLoader = load_job_from_store,
+        claims: Callable[[], Claims] = claims_from_store,
         create_timeout_seconds: float = CREATE_TIMEOUT_SECONDS,
         read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
     ) -> None:
         self._api_key = api_key
         self._load_job = load_job
+        self._claims_factory = claims
+        self._claims: Claims | None = None
         self._create_timeout = create_timeout_seconds
         self._read_timeout = read_timeout_seconds
         self._lock = threading.Lock()
@@ -534,16 +554,32 @@ class RunwayProvider:
                     "failure": "Runway's keyframe image has no output",
                 }
             )
-        # The keyframe is made: animate it now, while its URL is fresh. The create is the last call
-        # of this poll, so a retry of the poll after a failed create never finds a video already begun.
-        job = self._load_job(keyframe.video_id, keyframe.scene)
-        request = video_request(job)
-        video_task = self._create(replace(request, params={**request.params, "prompt_image": url}))
+        # The keyframe is made: animate it now, while its URL is fresh, under a once-only claim, so
+        # a poll retried after the create (a Lambda timeout, say) finds the video task, not a second bill.
+        claims = self._claims_store()
+        claim = f"KEYFRAME#{keyframe.scene:03d}#{keyframe.image_task}"
+        what = f"scene {keyframe.scene}'s video from keyframe {keyframe.image_task}"
+        video_task = claims.claim_once(keyframe.video_id, claim, what)
+        if video_task is None:
+            job = self._load_job(keyframe.video_id, keyframe.scene)
+            request = video_request(job)
+            try:
+                video_task = self._create(replace(request, params={**request.params, "prompt_image": url}))
+            except TransientProviderError:
+                claims.release_claim(keyframe.video_id, claim)  # nothing was accepted: the retry may create
+                raise
+            claims.record_claim(keyframe.video_id, claim, video_task)
         image_credits = int(image.credits or 0)
         advanced = replace(keyframe, image_credits=image_credits, video_task=video_task)
         return ProviderTask(
             id=str(advanced), state=TaskState.RUNNING, progress=KEYFRAME_SHARE, credits=image_credits
         )
+
+    def _claims_store(self) -> Claims:
+        with self._lock:
+            if self._claims is None:
+                self._claims = self._claims_factory()
+            return self._claims
 
     def cancel(self, task_id: str) -> None:
         """Cancel the task (the stage under way, on the keyframe path); one Runway no longer has is fine."""
