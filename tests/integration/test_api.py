@@ -28,8 +28,7 @@ from script_to_film.limits import MAX_SCREENPLAY_BYTES
 from script_to_film.models import ScriptStatus
 from script_to_film.providers import register_provider, reset_providers
 from script_to_film.store import PRESIGNED_URL_MAX_SECONDS
-
-from .fakes import ScriptedProvider
+from tests.fakes.scripted_provider import ScriptedProvider
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events" / "api"

@@ -22,8 +22,7 @@ from script_to_film.models import BatchItemState, BatchStatus, SceneJob, VideoRe
 from script_to_film.providers import register_provider, reset_providers
 from script_to_film.providers.base import PermanentProviderError, ProviderTask
 from script_to_film.store import batch_record_key, batch_summary_key
-
-from .fakes import ScriptedProvider
+from tests.fakes.scripted_provider import ScriptedProvider
 
 ONE_SCENE = "Title: {title}\n\nINT. KITCHEN - NIGHT\n\nA kettle starts to sing on the stove.\n"
 TWO_SCENES = (

@@ -12,8 +12,8 @@ import pytest
 from script_to_film import media
 from script_to_film.cli import main
 from script_to_film.providers import register_provider, reset_providers
+from tests.fakes.scripted_provider import ScriptedProvider
 
-from .fakes import ScriptedProvider
 from .test_batch import RefusingProvider
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

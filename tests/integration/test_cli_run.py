@@ -11,7 +11,7 @@ import pytest
 from script_to_film import media
 from script_to_film.cli import main
 from script_to_film.providers import register_provider, reset_providers
-from tests.integration.fakes import ScriptedProvider
+from tests.fakes.scripted_provider import ScriptedProvider
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"

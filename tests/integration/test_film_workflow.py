@@ -17,8 +17,7 @@ from script_to_film.models import SceneStatus, VideoRecord, VideoStatus
 from script_to_film.providers import register_provider, reset_providers
 from script_to_film.submission import VideoOptions, start_video
 from script_to_film.workflow import MAX_SUBMITS_PER_SCENE, build_manifest
-
-from .fakes import ScriptedProvider
+from tests.fakes.scripted_provider import ScriptedProvider
 
 SCREENPLAY = """Title: Four Rooms
 

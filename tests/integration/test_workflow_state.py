@@ -14,8 +14,7 @@ from script_to_film.providers import register_provider, reset_providers
 from script_to_film.store import SubmitInDoubtError
 from script_to_film.submission import TooManyScenesError, VideoOptions, create_video, prepare
 from script_to_film.workflow import FilmWorkflow, SceneState
-
-from .fakes import ScriptedProvider
+from tests.fakes.scripted_provider import ScriptedProvider
 
 SCREENPLAY = "INT. KITCHEN - DAY\n\nA kettle boils.\n\nEXT. GARDEN - NIGHT\n\nAn owl lands.\n"
 OPTIONS = VideoOptions(provider="animatic", poll_seconds=1, scene_timeout_seconds=10)
