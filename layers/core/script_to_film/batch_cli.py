@@ -42,6 +42,7 @@ from script_to_film.batch import (
     s3_notification,
     triggers_batch,
 )
+from script_to_film.cli import read_input_file
 from script_to_film.errors import InvalidInputError
 from script_to_film.models import BatchItemState, SceneStatus, VideoRecord
 from script_to_film.status import SCENE_FINAL
@@ -112,7 +113,7 @@ def check_files(paths: Sequence[Path], options: Mapping[str, Any]) -> list[_Uplo
         raise BatchUsageError(f"options: {describe(error)}") from None
     uploads: list[_Upload] = []
     for path in paths:
-        body = _read(path)
+        body = read_input_file(path)
         key = INCOMING_PREFIX + path.name
         if any(upload.key == key for upload in uploads):
             raise BatchUsageError(f"{path}: another file is named {path.name} too; names must differ")
@@ -150,7 +151,7 @@ def _check_manifest(path: Path, body: bytes, base: VideoOptions) -> dict[str, by
                 f"{where}: {entry.key} would start its own video; keep it outside {INCOMING_PREFIX}"
             )
         local = path.parent / entry.key
-        text = _read(local)
+        text = read_input_file(local)
         _check(str(local), text, options)
         listed[entry.key] = text
     return listed
@@ -161,17 +162,6 @@ def _check(where: str, source: bytes, options: VideoOptions) -> None:
         prepare(source, options)
     except InvalidInputError as error:
         raise BatchUsageError(f"{where}: {error}") from None
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise BatchUsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BatchUsageError(f"{path}: is a directory, not a file") from None
-    except PermissionError:
-        raise BatchUsageError(f"{path}: permission denied") from None
 
 
 def deliver(

@@ -166,13 +166,14 @@ def _scene_list(text: str) -> list[int]:
     return numbers
 
 
-def _read_screenplay(path: Path) -> bytes:
+def read_input_file(path: Path) -> bytes:
+    """A file named on the command line, or a `UsageError` saying why it cannot be read."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not a screenplay file") from None
+        raise UsageError(f"{path}: is a directory, not a file") from None
     except PermissionError:
         raise UsageError(f"{path}: permission denied") from None
 
@@ -180,7 +181,7 @@ def _read_screenplay(path: Path) -> bytes:
 def _breakdown(args: argparse.Namespace) -> int:
     from script_to_film import breakdown, report
 
-    plan = breakdown.plan(_read_screenplay(args.file), model=args.model, style=args.style, ratio=args.ratio)
+    plan = breakdown.plan(read_input_file(args.file), model=args.model, style=args.style, ratio=args.ratio)
     if args.json:
         print(plan.to_breakdown().model_dump_json(indent=2))
     else:
@@ -191,7 +192,7 @@ def _breakdown(args: argparse.Namespace) -> int:
 def _estimate(args: argparse.Namespace) -> int:
     from script_to_film import breakdown, cost, report
 
-    plan = breakdown.plan(_read_screenplay(args.file), model=args.model)
+    plan = breakdown.plan(read_input_file(args.file), model=args.model)
     cost.check_budget(plan.estimate, args.max_budget_usd)
     if args.json:
         print(plan.estimate.model_dump_json(indent=2))
@@ -215,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
         scene_timeout_seconds=args.scene_timeout,
         max_budget_usd=args.max_budget_usd,
     )
-    source = _read_screenplay(args.file)
+    source = read_input_file(args.file)
     prepare(source, options)  # bad input is refused here, before the stack starts or anything is made
     if options.provider == "runway":
         from script_to_film.secrets import runway_api_key
