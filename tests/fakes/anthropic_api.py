@@ -25,12 +25,16 @@ import re
 import threading
 import typing
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from anthropic.types import Model
+
+from script_to_film.writer import MODEL_ENV
 
 API_KEY = "sk-ant-fake-0123456789"
 
@@ -380,3 +384,20 @@ def _body_problem(body: Any) -> str | None:
     if system is not None and not isinstance(system, (str, list)):
         return "system: Input should be a valid string or list of text blocks"
     return None
+
+
+@contextmanager
+def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
+    """A running fake with the real SDK pointed at it, and nothing else in the environment that
+    would change which key, model or headers the writer uses."""
+    with FakeAnthropic() as running:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", running.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+        for name in (
+            "STF_ANTHROPIC_SECRET_ARN",
+            MODEL_ENV,
+            "ANTHROPIC_AUTH_TOKEN",
+            "ANTHROPIC_CUSTOM_HEADERS",
+        ):
+            monkeypatch.delenv(name, raising=False)
+        yield running

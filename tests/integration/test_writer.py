@@ -3,7 +3,6 @@ on 127.0.0.1: cleaning, the one repair attempt, refusals, and the SDK's bounded 
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -23,27 +22,17 @@ from script_to_film.writer import (
     WriterRefusedError,
     WriterRequestError,
     WriterUnavailableError,
-    add_write_command,
     max_tokens_for,
     write_screenplay,
 )
-from tests.fakes.anthropic_api import API_KEY, GARBAGE, SCREENPLAY, FakeAnthropic, Reply
+from tests.fakes.anthropic_api import API_KEY, GARBAGE, SCREENPLAY, FakeAnthropic, Reply, serving
 
 REQUEST = WriteRequest(prompt="An old ferry makes its last crossing", genre="drama", tone="bittersweet")
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as running:
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", running.base_url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-        for name in (
-            "STF_ANTHROPIC_SECRET_ARN",
-            MODEL_ENV,
-            "ANTHROPIC_AUTH_TOKEN",
-            "ANTHROPIC_CUSTOM_HEADERS",
-        ):
-            monkeypatch.delenv(name, raising=False)
+    with serving(monkeypatch) as running:
         yield running
 
 
@@ -243,18 +232,7 @@ def test_the_fake_refuses_what_todays_api_refuses(fake: FakeAnthropic) -> None:
 
 
 @pytest.fixture
-def stf(monkeypatch: pytest.MonkeyPatch) -> Callable[[Sequence[str]], int]:
-    """`stf` with the write command wired in, as the lead wires it into `cli._build_parser`."""
-    build = cli._build_parser
-
-    def with_write() -> argparse.ArgumentParser:
-        parser = build()
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "write" not in commands.choices:
-            add_write_command(commands)
-        return parser
-
-    monkeypatch.setattr(cli, "_build_parser", with_write)
+def stf() -> Callable[[Sequence[str]], int]:
     return cli.main
 
 

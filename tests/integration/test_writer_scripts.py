@@ -20,22 +20,12 @@ from infra.local.stack import LocalStack
 from script_to_film.models import ScriptRecord, ScriptStatus
 from script_to_film.scripts import DEFAULT_CLAIM_SECONDS, generate_script
 from script_to_film.store import FilmStore, NotFoundError, now_iso
-from script_to_film.writer import MODEL_ENV
-from tests.fakes.anthropic_api import API_KEY, SCREENPLAY, FakeAnthropic, Reply
+from tests.fakes.anthropic_api import SCREENPLAY, FakeAnthropic, Reply, serving
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as running:
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", running.base_url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-        for name in (
-            "STF_ANTHROPIC_SECRET_ARN",
-            MODEL_ENV,
-            "ANTHROPIC_AUTH_TOKEN",
-            "ANTHROPIC_CUSTOM_HEADERS",
-        ):
-            monkeypatch.delenv(name, raising=False)
+    with serving(monkeypatch) as running:
         yield running
 
 

@@ -6,7 +6,6 @@ in tests/integration/test_writer.py.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from script_to_film.writer import (
     MODEL_ENV,
     RetiredModelError,
     WriteRequest,
-    add_write_command,
     clean_fountain,
     max_tokens_for,
     resolve_model,
@@ -287,20 +285,8 @@ def test_a_missing_key_is_a_configuration_error_before_any_call(monkeypatch: pyt
 
 @pytest.fixture
 def stf(monkeypatch: pytest.MonkeyPatch) -> Callable[[Sequence[str]], int]:
-    """`stf` with the write command wired in, as the lead wires it into `cli._build_parser`."""
-    build = cli._build_parser
-
-    def with_write() -> argparse.ArgumentParser:
-        parser = build()
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "write" not in commands.choices:
-            add_write_command(commands)
-        return parser
-
-    monkeypatch.setattr(cli, "_build_parser", with_write)
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.delenv("STF_ANTHROPIC_SECRET_ARN", raising=False)
-    monkeypatch.delenv(MODEL_ENV, raising=False)
+    for name in ("ANTHROPIC_API_KEY", "STF_ANTHROPIC_SECRET_ARN", MODEL_ENV):
+        monkeypatch.delenv(name, raising=False)
     return cli.main
 
 
