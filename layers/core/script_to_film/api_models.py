@@ -137,7 +137,15 @@ class VideoSceneView(BaseModel):
     clip_url: str | None = Field(description="Presigned URL of the scene's clip, once it is stored")
     estimated_credits: float
     credits: float | None = Field(description="What the provider charged, once it says")
+    note: str | None = Field(
+        default=None, description="What else happened worth knowing (a cancel the provider did not confirm)"
+    )
     updated_at: str | None
+
+
+class LeftOutView(BaseModel):
+    scene: int
+    reason: str = Field(description="Why the scene's stored clip could not go into the film")
 
 
 class VideoCost(BaseModel):
@@ -173,6 +181,14 @@ class VideoDetail(VideoSummary):
     film_url: str | None = Field(description="Presigned URL of the film, once it is assembled")
     urls_expire_at: str | None = Field(description="When `film_url` and the clip URLs stop working")
     execution: str | None = Field(description="The Step Functions execution ARN")
+    failure: str | None = Field(
+        default=None,
+        description="Why the video failed or was cancelled, when no scene says it (e.g. the film "
+        "could not be assembled: its clips are kept)",
+    )
+    left_out: list[LeftOutView] = Field(
+        default_factory=list, description="Scenes whose clip was stored but could not go into the film"
+    )
 
 
 class VideoPage(BaseModel):

@@ -52,6 +52,7 @@ from script_to_film.download import DropQueryStrings
 from script_to_film.errors import InvalidInputError
 from script_to_film.models import SceneJob
 from script_to_film.providers.base import (
+    NoOutputError,
     PermanentProviderError,
     ProviderError,
     ProviderTask,
@@ -613,6 +614,6 @@ class RunwayProvider:
             raise PermanentProviderError(f"task {video_task} is {current.state.value}, not SUCCEEDED")
         url = _first_output(response)
         if url is None:
-            raise PermanentProviderError(f"task {video_task} SUCCEEDED without an output", code="NO_OUTPUT")
+            raise NoOutputError(f"task {video_task} SUCCEEDED without an output", code="NO_OUTPUT")
         with open_download(url) as stream:
             yield stream
