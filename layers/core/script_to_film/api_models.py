@@ -116,7 +116,12 @@ class VideoCreate(_Request):
     max_budget_usd: float | None = Field(
         default=None, ge=0, allow_inf_nan=False, description="Refused (422) when the estimate is over it"
     )
-    poll_seconds: int = Field(default=10, ge=1, le=300, description="Seconds between status checks")
+    poll_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=300,
+        description="Seconds between status checks; default: the provider's (animatic 1, runway 10)",
+    )
     scene_timeout_seconds: int = Field(
         default=300, ge=1, le=86_400, description="A scene gives up after this"
     )
