@@ -36,7 +36,7 @@ from infra.constructs.layers import LayerNotBuiltError, Layers
 ROOT = Path(__file__).resolve().parents[2]
 ASL_VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
 EVERY_FUNCTION_ENV = {"STF_TABLE", "STF_BUCKET", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
-RUNWAY_READERS = {"SubmitScene", "CheckScene", "StoreClip", "RecordFailure", "Api"}
+RUNWAY_READERS = {"SubmitScene", "CheckScene", "StoreClip", "RecordFailure", "Api", "Cleanup"}
 ANTHROPIC_READERS = {"ScriptWriter"}
 
 
@@ -316,7 +316,7 @@ def test_workflow_functions_time_out_with_their_task_states() -> None:
 
 def test_every_function_is_made_by_the_factory_the_same_way(resources: dict[str, Any]) -> None:
     functions = of_type(resources, "AWS::Lambda::Function")
-    assert len(functions) == len(FUNCTIONS) == 10
+    assert len(functions) == len(FUNCTIONS) == 11
     roles = set()
     layers = {name for name in of_type(resources, "AWS::Lambda::LayerVersion")}
     assert len(layers) == 3
@@ -572,3 +572,34 @@ def test_the_pinned_asl_validator_accepts_the_definition_and_catches_a_broken_on
     refused = validate(tmp_path / "broken.asl.json")
     assert refused.returncode != 0
     assert "NoSuchState" in refused.stdout + refused.stderr
+
+
+# Cleanup ---------------------------------------------------------------------------------------
+
+
+def test_executions_that_end_outside_the_workflow_are_sent_to_the_cleanup(resources: dict[str, Any]) -> None:
+    (rule,) = of_type(resources, "AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine")
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine}]
+    (target,) = rule["Properties"]["Targets"]
+    cleanup, _ = function(resources, "Cleanup")
+    assert target["Arn"] == {"Fn::GetAtt": [cleanup, "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 2
+    assert "DeadLetterConfig" in target
+    permissions = [
+        p["Properties"]
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert [p["FunctionName"] for p in permissions] == [{"Fn::GetAtt": [cleanup, "Arn"]}]
+
+
+def test_paid_claims_may_check_that_the_video_is_live(resources: dict[str, Any]) -> None:
+    for state in ("SubmitScene", "CheckScene"):
+        _, props = function(resources, state)
+        actions = {a for s in policy_of_role(resources, role_of(props)) for a in listed(s["Action"])}
+        assert {"dynamodb:PutItem", "dynamodb:ConditionCheckItem"} <= actions, state
