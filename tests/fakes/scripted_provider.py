@@ -48,6 +48,7 @@ class ScriptedProvider:
         no_output: set[int] | None = None,
         cancel_fails: set[int] | None = None,
         hold_submit: dict[int, Gate] | None = None,
+        hold_output_once: dict[int, Gate] | None = None,
     ) -> None:
         self._real = AnimaticProvider()
         self._fail = fail or {}
@@ -57,6 +58,7 @@ class ScriptedProvider:
         self._no_output = no_output or set()
         self._cancel_fails = cancel_fails or set()
         self._hold_submit = hold_submit or {}
+        self._hold_output_once = dict(hold_output_once or {})
         self._lock = threading.Lock()
         self.scene_of: dict[str, int] = {}
         self.submitted: list[int] = []
@@ -104,6 +106,10 @@ class ScriptedProvider:
     @contextmanager
     def open_output(self, task: ProviderTask, job: SceneJob) -> Iterator[BinaryIO]:
         number = job.scene.number
+        with self._lock:
+            gate = self._hold_output_once.pop(number, None)
+        if gate is not None:
+            gate.pass_through()
         if number in self._no_output:
             raise NoOutputError(f"task {task.id} SUCCEEDED without an output", code="NO_OUTPUT")
         spoil = self._spoil.get(number)

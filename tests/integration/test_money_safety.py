@@ -9,9 +9,14 @@ never timed: the tests wait for what the store shows, with a bound that only a h
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from boto3.s3.transfer import TransferConfig
@@ -19,8 +24,10 @@ from botocore.exceptions import ClientError
 
 from infra.local.stack import LocalStack
 from script_to_film import media, videos
-from script_to_film.models import SceneStatus, VideoRecord, VideoStatus
+from script_to_film.download import ALLOW_HOSTS_ENV, open_download
+from script_to_film.models import SceneJob, SceneStatus, VideoRecord, VideoStatus
 from script_to_film.providers import register_provider, reset_providers
+from script_to_film.providers.base import ProviderTask
 from script_to_film.store import FilmStore, VideoEndedError
 from script_to_film.submission import VideoOptions, create_video, start_video
 from script_to_film.workflow import FilmInput, FilmWorkflow
@@ -354,3 +361,206 @@ def test_an_s3_5xx_during_the_multipart_upload_is_retried_into_one_clip(
     stored = tmp_path / "scene_002.mp4"
     stack.store.download_file(f"videos/{final.id}/scene_002.mp4", stored)
     assert media.verify_clip(stored, expected_seconds=final.scenes[1].duration_seconds)
+
+
+def test_a_store_that_times_out_is_tried_again_into_one_clip(monkeypatch: pytest.MonkeyPatch) -> None:
+    def short_store(definition: dict[str, object]) -> None:
+        scene = definition["States"]["FilmScenes"]["ItemProcessor"]["States"]  # type: ignore[index]
+        scene["StoreClip"]["TimeoutSeconds"] = 10
+
+    gate = Gate()
+    with LocalStack(adjust_definition=short_store) as stack:
+        try:
+            use(ScriptedProvider(hold_output_once={2: gate}))
+            video = start(stack, FAST.model_copy(update={"scenes": [2]}))
+            final = stack.wait(video, timeout=BOUND_SECONDS)
+        finally:
+            gate.release.set()  # the first try, timed out long ago, may now run to its end
+            reset_providers()
+        history = stack.history(str(video.execution_arn))
+
+    assert gate.entered.is_set()
+    assert [e["type"] for e in history].count("TaskTimedOut") == 1
+    assert final.status is VideoStatus.SUCCEEDED
+    assert final.scenes[0].attempts == 1
+
+
+# Nothing is left running when an execution ends outside the workflow ---------------------------
+
+
+def test_an_external_stop_ends_the_video_and_cancels_its_tasks(stack: LocalStack) -> None:
+    provider = use(ScriptedProvider(hang={1, 2, 3}))
+    video = start(stack)
+    wait_until(lambda: all(scene_status(stack, video.id, n) is SceneStatus.RUNNING for n in (1, 2, 3)))
+
+    stack.sfn.stop_execution(executionArn=video.execution_arn, cause="stopped from the console")
+    final = stack.wait(video, timeout=BOUND_SECONDS)
+
+    # AWS ends a stopped execution ABORTED (the video CANCELLED); moto ends a stop inside a Map
+    # FAILED, so here the cleanup reports a failed execution. Either way nothing is left running.
+    assert final.status in {VideoStatus.CANCELLED, VideoStatus.FAILED}
+    assert final.failure is not None and final.failure.startswith("the execution")
+    assert all(scene.status in {SceneStatus.CANCELLED, SceneStatus.FAILED} for scene in final.scenes)
+    assert {scene.failure_code for scene in final.scenes} <= {"EXECUTION_ABORTED", "EXECUTION_FAILED"}
+    assert set(provider.scene_of) <= provider.cancelled
+    manifest = stack.store.get_json(f"videos/{video.id}/manifest.json")
+    assert manifest["status"] == final.status.value
+
+
+def test_an_execution_that_times_out_is_cleaned_up() -> None:
+    def one_minute_film(definition: dict[str, object]) -> None:
+        definition["TimeoutSeconds"] = 4
+
+    with LocalStack(adjust_definition=one_minute_film) as stack:
+        try:
+            provider = use(ScriptedProvider(hang={1, 2, 3}))
+            video = start(stack)
+            final = stack.wait(video, timeout=BOUND_SECONDS)
+        finally:
+            reset_providers()
+        status = stack.execution_status(str(video.execution_arn))
+
+    assert status == "TIMED_OUT"
+    assert final.status is VideoStatus.FAILED
+    assert final.failure == "the execution ran past its time limit before the film was finished"
+    assert {scene.failure_code for scene in final.scenes} == {"EXECUTION_TIMED_OUT"}
+    assert set(provider.scene_of) <= provider.cancelled
+
+
+def test_a_finalize_that_fails_leaves_no_video_running(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(ScriptedProvider())
+
+    def broken(*args: object, **kwargs: object) -> BaseException:
+        return RuntimeError("the manifest could not be written")
+
+    with fail_when(monkeypatch, FilmWorkflow, "finalize", broken, times=10):
+        final = stack.wait(start(stack), timeout=BOUND_SECONDS)
+
+    assert stack.execution_status(str(final.execution_arn)) == "FAILED"
+    assert final.status is VideoStatus.FAILED
+    assert final.failure is not None and "FilmFailed" in final.failure
+    assert stack.store.get_json(f"videos/{final.id}/manifest.json")["status"] == "FAILED"
+
+
+EVENTS = Path(__file__).resolve().parents[2] / "events" / "sfn"
+
+
+def status_change(sample: str, video: VideoRecord, stack: LocalStack) -> dict[str, object]:
+    event = json.loads((EVENTS / f"{sample}.json").read_text(encoding="utf-8"))
+    event["detail"].update(
+        name=video.id,
+        executionArn=stack.store.execution_arn(video.id),
+        stateMachineArn=stack.state_machine_arn,
+    )
+    return dict(event)
+
+
+@pytest.mark.parametrize(
+    ("sample", "video_status", "scene_status", "code"),
+    [
+        ("execution-aborted", VideoStatus.CANCELLED, SceneStatus.CANCELLED, "EXECUTION_ABORTED"),
+        ("execution-timed-out", VideoStatus.FAILED, SceneStatus.FAILED, "EXECUTION_TIMED_OUT"),
+        ("execution-failed", VideoStatus.FAILED, SceneStatus.FAILED, "EXECUTION_FAILED"),
+    ],
+)
+def test_the_cleanup_ends_a_running_video_as_its_execution_ended(
+    stack: LocalStack, sample: str, video_status: VideoStatus, scene_status: SceneStatus, code: str
+) -> None:
+    provider = use(ScriptedProvider(hang={1}))
+    video = create_video(stack.store, THREE_SCENES, FAST)
+    stack.store.set_video_status(video.id, VideoStatus.RUNNING)
+    workflow = FilmWorkflow(stack.store)
+    state = {"video_id": video.id, "scene": 1, "provider": "animatic", "poll_seconds": 1, "max_polls": 20}
+    task = workflow.submit_scene(state)["task"]["task_id"]
+
+    answer = stack.invoke("Cleanup", status_change(sample, video, stack))
+    again = stack.invoke("Cleanup", status_change(sample, video, stack))
+
+    ended = stack.store.get_video(video.id)
+    assert answer["cleaned"] is True and again["cleaned"] is False, "a repeated event changes nothing"
+    assert ended.status is video_status
+    assert [scene.status for scene in ended.scenes] == [scene_status] * 3
+    assert {scene.failure_code for scene in ended.scenes} == {code}
+    assert task in provider.cancelled
+    assert stack.store.get_json(f"videos/{video.id}/manifest.json")["status"] == video_status.value
+
+
+def test_the_cleanup_leaves_a_video_that_ended_on_its_own_alone(stack: LocalStack) -> None:
+    use(ScriptedProvider())
+    final = stack.wait(start(stack), timeout=BOUND_SECONDS)
+
+    answer = stack.invoke("Cleanup", status_change("execution-succeeded", final, stack))
+    failed = stack.invoke("Cleanup", status_change("execution-failed", final, stack))
+
+    assert answer["cleaned"] is False and failed["cleaned"] is False
+    assert stack.store.get_video(final.id).status is VideoStatus.SUCCEEDED
+
+
+# A download that fails is DOWNLOAD, through the whole workflow ----------------------------------
+
+
+class _ClipServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class _ClipHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path.startswith("/expired"):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        # Promises a whole clip, sends a little of it, then the connection drops.
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(4 * 1024 * 1024))
+        self.end_headers()
+        self.wfile.write(b"\x00\x00\x00\x18ftypmp42" * 64)
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+class DownloadingProvider(ScriptedProvider):
+    """Its clips come over HTTP through the project's downloader, as Runway's do."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    @contextmanager
+    def open_output(self, task: ProviderTask, job: SceneJob) -> Iterator[BinaryIO]:
+        with open_download(f"{self.url}?task={task.id}") as stream:
+            yield stream
+
+
+@pytest.mark.parametrize("path", ["/expired/clip.mp4", "/cut/clip.mp4"], ids=["404", "cut-mid-stream"])
+def test_a_download_that_fails_ends_its_scene_download_without_a_retry(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    server = _ClipServer(("127.0.0.1", 0), _ClipHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    monkeypatch.setenv(ALLOW_HOSTS_ENV, f"{host}:{port}")
+    try:
+        use(DownloadingProvider(f"http://{host}:{port}{path}"))
+        video = start(stack, FAST.model_copy(update={"scenes": [1]}))
+        final = stack.wait(video, timeout=BOUND_SECONDS)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    scene = final.scenes[0]
+    assert (scene.status, scene.failure_code) == (SceneStatus.FAILED, "DOWNLOAD")
+    assert final.status is VideoStatus.FAILED
+    history = stack.history(str(video.execution_arn))
+    stores = [
+        e
+        for e in history
+        if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "StoreClip"
+    ]
+    assert len(stores) == 1, "a refused download is not fetched again"
