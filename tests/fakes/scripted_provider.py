@@ -90,7 +90,7 @@ class ScriptedProvider:
                 credits=charged,
             )
         if scene in self._hang:
-            return ProviderTask(id=task_id, state=TaskState.RUNNING, progress=0.3)
+            return ProviderTask(id=task_id, state=TaskState.RUNNING, progress=0.3, credits=charged)
         done = self._real.status(task_id)
         return done if charged is None else done.model_copy(update={"credits": charged})
 

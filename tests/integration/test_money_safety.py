@@ -208,6 +208,18 @@ def test_record_failure_records_before_it_cancels_and_keeps_a_failed_cancel_as_a
     assert final.status is VideoStatus.PARTIAL
 
 
+def test_a_task_cancelled_while_running_counts_what_it_may_still_be_billed(stack: LocalStack) -> None:
+    use(ScriptedProvider(hang={2}, credits={2: 30}))
+    video = start(stack, VideoOptions(provider="animatic", poll_seconds=1, scene_timeout_seconds=3))
+
+    final = stack.wait(video, timeout=BOUND_SECONDS)
+
+    slow = final.scenes[1]
+    assert (slow.status, slow.failure_code, slow.credits) == (SceneStatus.FAILED, "TIMEOUT", 30)
+    assert slow.note is not None and "may still be billed" in slow.note
+    assert final.credits == 30
+
+
 # Every clip is checked before it counts ---------------------------------------------------------
 
 

@@ -50,3 +50,13 @@ def test_the_worst_case_grows_by_waves_of_the_concurrency() -> None:
 
     assert worst_case_seconds(5, 4, 10, 300) > one_wave
     assert worst_case_seconds(8, 4, 10, 300) == worst_case_seconds(5, 4, 10, 300)
+
+
+def test_a_keyframe_run_is_priced_with_its_images_before_the_budget_check() -> None:
+    plain = prepare(screenplay(2), VideoOptions(provider="runway", model="gen4.5"), concurrency=2)
+    keyframed = prepare(
+        screenplay(2), VideoOptions(provider="runway", model="gen4.5", keyframe=True), concurrency=2
+    )
+
+    assert keyframed.estimate.credits > plain.estimate.credits
+    assert all(line.keyframe_credits > 0 for line in keyframed.estimate.scenes)

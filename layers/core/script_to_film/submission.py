@@ -120,6 +120,9 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
         )
     full = plan(source, model=model, style=options.style, ratio=options.ratio)
     selected = _select(full, options.scenes)
+    if options.keyframe:
+        # Each shot's keyframe image is paid for too: the budget check must see it.
+        selected = selected.model_copy(update={"estimate": cost.estimate(selected.shots, keyframe=True)})
     poll_seconds = options.poll_interval
     polls = max_polls(poll_seconds, options.scene_timeout_seconds)
     limit = max_scenes(polls, MAX_SUBMITS_PER_SCENE)

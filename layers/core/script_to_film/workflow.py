@@ -66,6 +66,9 @@ class SceneProgress(BaseModel):
     charged_credits: float = 0
     """What the provider charged for this scene's earlier, failed tries: a moderated generation
     still costs credits, and the video's cost counts it."""
+    running_credits: float = 0
+    """The provider's estimate for the task while it was last seen running: what cancelling it
+    may still be billed (a deleted task can never be read back for its cost)."""
 
 
 class StepError(BaseModel):
@@ -239,6 +242,7 @@ class FilmWorkflow:
         # next stage under a new id: from then on that id is the one polled, stored and cancelled.
         progress.task_id = task.id
         progress.polls += 1
+        progress.running_credits = (task.credits or 0) if task.state is TaskState.RUNNING else 0
         progress.outcome = self._outcome(task, progress, state.max_polls)
         if progress.outcome in (Outcome.FAILED, Outcome.RESUBMIT):
             progress.charged_credits += task.credits or 0
@@ -352,12 +356,20 @@ class FilmWorkflow:
             failure = progress.failure or f"scene ended {progress.outcome.value}"
         cancelled = progress.outcome is Outcome.CANCELLED or code == "CANCELLED"
         status = SceneStatus.CANCELLED if cancelled else SceneStatus.FAILED
+        # A timed-out task, or one whose polling broke, may still be running and billing.
+        cancelling = progress.task_id is not None and progress.outcome in (Outcome.TIMEOUT, Outcome.WAIT)
+        charged = progress.charged_credits + (progress.running_credits if cancelling else 0)
         fields: dict[str, Any] = {"failure_code": code, "failure": failure[:FAILURE_TEXT_LIMIT]}
-        if progress.charged_credits:
-            fields["credits"] = progress.charged_credits
+        if charged:
+            fields["credits"] = charged
+        if cancelling and progress.running_credits:
+            fields["note"] = (
+                f"cancelled while running: the provider's estimate of {progress.running_credits:g} credits "
+                "is counted, as the task may still be billed"
+            )
         self.store.set_scene_status(state.video_id, state.scene, status, **fields)
-        if progress.task_id is not None and progress.outcome in (Outcome.TIMEOUT, Outcome.WAIT):
-            # A timed-out task, or one whose polling broke, may still be running and billing.
+        if cancelling:
+            assert progress.task_id is not None
             provider = get_provider(state.provider)
             cancel_quietly(provider, self.store, state.video_id, state.scene, progress.task_id)
         progress.failure_code, progress.failure = code, failure[:FAILURE_TEXT_LIMIT]
