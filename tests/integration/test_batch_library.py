@@ -16,9 +16,21 @@ from script_to_film.batch import BatchStore
 from script_to_film.models import BatchItemState, BatchStatus
 from script_to_film.store import batch_record_key, batch_summary_key
 
-from .test_batch import ONE_SCENE, deliver, fail_once, finish, manifest, refusing, stack, started, upload
+from .test_batch import (
+    ONE_SCENE,
+    _built_in_providers,
+    deliver,
+    fail_once,
+    finish,
+    manifest,
+    refusing,
+    stack,
+    started,
+    upload,
+)
 
-__all__ = ["refusing", "stack", "started"]  # fixtures shared with test_batch
+# Fixtures shared with test_batch; `_built_in_providers` (autouse) undoes `refusing` after each test.
+__all__ = ["_built_in_providers", "refusing", "stack", "started"]
 
 
 def s3_error(code: str, status: int, operation: str = "GetObject") -> ClientError:
