@@ -25,6 +25,8 @@ from infra.constants import (
     FUNCTIONS,
     FUNCTIONS_DIR,
     IDEMPOTENCY_TTL_ATTRIBUTE,
+    INCOMING_PREFIX,
+    LIBRARY_PREFIX,
     LOG_RETENTION_DAYS,
     METRICS_NAMESPACE,
     SERVICE_NAME,
@@ -425,6 +427,26 @@ def test_provider_secrets_are_readable_only_by_the_functions_that_call_the_provi
     assert sorted(map(sorted, readers.values())) == sorted(
         [sorted(RUNWAY_READERS), sorted(ANTHROPIC_READERS)]
     )
+
+
+def test_the_batch_function_reads_only_the_uploads_and_the_library(resources: dict[str, Any]) -> None:
+    """The trigger refuses manifest keys outside library/ itself; its role agrees, so a key that
+    slipped through would be AccessDenied, which the trigger records as that screenplay's error."""
+    from script_to_film import batch
+
+    assert (batch.INCOMING_PREFIX, batch.LIBRARY_PREFIX) == (INCOMING_PREFIX, LIBRARY_PREFIX)
+    _, props = function(resources, "S3Batch")
+    reads: dict[str, set[str]] = {}
+    for statement in policy_of_role(resources, role_of(props)):
+        for action in listed(statement["Action"]):
+            if action.startswith("s3:Get"):
+                # An object ARN is the bucket's ARN joined with "/<pattern>".
+                patterns = {str(r["Fn::Join"][1][-1]).lstrip("/") for r in listed(statement["Resource"])}
+                reads.setdefault(action, set()).update(patterns)
+    assert reads == {
+        "s3:GetObject": {f"{INCOMING_PREFIX}*", f"{LIBRARY_PREFIX}*"},
+        "s3:GetObjectVersion": {f"{INCOMING_PREFIX}*"},
+    }
 
 
 def test_workflow_functions_reach_only_video_items(resources: dict[str, Any]) -> None:
