@@ -40,6 +40,20 @@ class BudgetExceededError(InvalidInputError):
     """The estimate is over the caller's budget: refused before anything is paid for."""
 
 
+class InsufficientCreditsError(InvalidInputError):
+    """The estimate is more than the provider account's credit balance: refused before anything
+    is paid for."""
+
+    code = "INSUFFICIENT_CREDITS"
+
+
+class DailyAllowanceError(InvalidInputError):
+    """The film needs more generations of a model than the account has left of its rolling daily
+    allowance: refused before anything is paid for (the same limit as Runway's 429, DAILY_CAP)."""
+
+    code = "DAILY_CAP"
+
+
 class ScreenplayTooLargeError(ScreenplayError):
     """The screenplay is over the size limit (HTTP 413)."""
 

@@ -16,10 +16,14 @@ ProviderFactory = Callable[[], VideoProvider]
 
 
 def _animatic() -> VideoProvider:
-    from script_to_film.providers.animatic import AnimaticProvider
+    from script_to_film.account import configured_concurrency
+    from script_to_film.providers.animatic import DEFAULT_CONCURRENCY, AnimaticProvider
 
     # A simulated render time, so the local stack's Wait loop and progress display have work to show.
-    return AnimaticProvider(latency_seconds=float(os.environ.get("STF_ANIMATIC_LATENCY_SECONDS", "0")))
+    return AnimaticProvider(
+        latency_seconds=float(os.environ.get("STF_ANIMATIC_LATENCY_SECONDS", "0")),
+        concurrency=configured_concurrency("animatic") or DEFAULT_CONCURRENCY,
+    )
 
 
 def _runway() -> VideoProvider:

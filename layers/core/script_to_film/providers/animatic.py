@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from script_to_film import media
+from script_to_film.account import AccountLimits
 from script_to_film.models import SceneJob
 from script_to_film.providers.base import (
     PermanentProviderError,
@@ -27,21 +28,47 @@ from script_to_film.providers.base import (
 
 _TASK_ID = re.compile(r"animatic-(\d{1,15})-([0-9a-f]{32})")
 
+DEFAULT_CONCURRENCY = 4
+"""Clips rendered at once unless `STF_ANIMATIC_CONCURRENCY` says otherwise: ffmpeg is bound by
+the CPU, not by an account."""
+
 
 class AnimaticProvider:
     """Renders `media.render_animatic` clips; costs nothing and needs no network or account.
 
     `latency_seconds` simulates a generation time: a task is RUNNING (with progress) until that
-    long after its submit, then SUCCEEDED. The default, 0, succeeds at once.
+    long after its submit, then SUCCEEDED. The default, 0, succeeds at once. `concurrency` is how
+    many it renders at once.
     """
 
     name = "animatic"
 
-    def __init__(self, latency_seconds: float = 0.0, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        latency_seconds: float = 0.0,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if latency_seconds < 0:
             raise ValueError(f"latency_seconds must be 0 or more, got {latency_seconds}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be 1 or more, got {concurrency}")
         self.latency_seconds = latency_seconds
+        self.concurrency = concurrency
         self._clock = clock
+
+    def account(self, model: str) -> AccountLimits:
+        """Free and unlimited: no balance, no daily allowance, only the configured concurrency."""
+        return AccountLimits(
+            provider=self.name,
+            model=model,
+            max_concurrent=self.concurrency,
+            daily_limit=None,
+            daily_used=None,
+            credit_balance=None,
+            source="configured",
+        )
 
     def submit(self, job: SceneJob) -> str:
         """Check that the shot can be rendered and return a task id; nothing is rendered yet."""

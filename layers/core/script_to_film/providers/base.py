@@ -1,4 +1,5 @@
-"""The provider protocol: submit a shot, poll its task, cancel it, read the finished clip.
+"""The provider protocol: submit a shot, poll its task, cancel it, read the finished clip; and,
+optionally, say what the account allows (`AccountReporter`).
 
 The Step Functions Wait loop is the poller: a provider never sleeps or waits for a task itself.
 """
@@ -7,12 +8,15 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from enum import StrEnum
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from script_to_film.errors import ScriptToFilmError
 from script_to_film.models import SceneJob
+
+if TYPE_CHECKING:
+    from script_to_film.account import AccountLimits
 
 
 class TaskState(StrEnum):
@@ -82,4 +86,16 @@ class VideoProvider(Protocol):
 
     def open_output(self, task: ProviderTask, job: SceneJob) -> AbstractContextManager[BinaryIO]:
         """A readable stream of the finished clip (MP4), for streaming into S3."""
+        ...
+
+
+@runtime_checkable
+class AccountReporter(Protocol):
+    """A provider that can say what its account allows: optional, so a provider without it still
+    films (`account.read_limits` then falls back to the configured concurrency)."""
+
+    name: str
+
+    def account(self, model: str) -> AccountLimits:
+        """The account's limits for `model` now (idempotent; may be cached briefly)."""
         ...
