@@ -27,6 +27,15 @@ before 429 without Retry-After); `fail_next(n, status, kind, retry_after)` for b
 429 answers given before anything is made; `create_delay` (the task is made, the answer comes
 late: a client that gives up cannot know). Every request is logged in `calls`; `paid_creates()`
 are the creates that made a task, the ones Runway bills, whatever their answer said.
+
+The account, `GET /v1/organization`, answers as the SDK's `OrganizationRetrieveResponse` types
+it: `creditBalance` (`credit_balance` less what the fake's tasks have been charged so far),
+`tier` (`maxMonthlyCreditSpend`, and per model `maxConcurrentGenerations`, `maxDailyGenerations`:
+`concurrency` and no daily limit unless `set_tier` says otherwise) and `usage` (per model,
+`dailyGenerations`: `usage_before` plus the tasks the fake made in the last 24 hours of
+`wall_clock`, listing only models with some). A model's `maxDailyGenerations` is enforced at
+create with 429 and no Retry-After, as Runway does. `fail_next(…, kind="organization")` and
+`drop_next` (the connection closed without an answer) make it fail.
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -114,6 +123,15 @@ ENDPOINTS: Mapping[str, Mapping[str, ModelSpec]] = {
 """Endpoint → model → what it takes and costs (1 credit = US$0.01; third-party price figures)."""
 
 IMAGE_1080P_CREDITS = 8
+DAY_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class TierLimits:
+    """One model's limits in the account's tier (None: no limit, as Runway's null)."""
+
+    max_concurrent: int | None
+    max_daily: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +173,7 @@ class FakeTask:
     estimated_credits: int
     created_at: float
     created_iso: str
+    created_epoch: float
     duration: int
     ratio: str
     started_at: float | None = None
@@ -175,6 +194,7 @@ class _Injected:
     status: int
     kind: str
     retry_after: str | None
+    drop: bool = False
 
 
 class ValidationFailure(Exception):
@@ -200,6 +220,8 @@ class FakeRunway:
         default: Behaviour | None = None,
         daily_cap: int | None = None,
         api_key: str = API_KEY,
+        credit_balance: int = 100_000,
+        max_monthly_credit_spend: int = 10_000,
     ) -> None:
         self.concurrency = concurrency
         self.output_ttl = output_ttl
@@ -207,6 +229,13 @@ class FakeRunway:
         self.default = default or Behaviour()
         self.daily_cap = daily_cap
         self.api_key = api_key
+        self.credit_balance = credit_balance
+        self.max_monthly_credit_spend = max_monthly_credit_spend
+        self.usage_before: dict[str, int] = {}
+        """Generations per model made before the fake started, within the rolling 24 hours."""
+        self.wall_clock: Callable[[], float] = time.time
+        """The clock of the 24-hour usage window (a test moves it on to let generations age out)."""
+        self._tier: dict[str, TierLimits] = {}
         self.create_delay = 0.0
         self.calls: list[Call] = []
         self.tasks: dict[str, FakeTask] = {}
@@ -266,9 +295,20 @@ class FakeRunway:
     def fail_next(
         self, count: int, *, status: int = 503, kind: str = "create", retry_after: str | None = None
     ) -> None:
-        """Answer the next `count` requests of `kind` ("create", "task" or "any") with `status`."""
+        """Answer the next `count` requests of `kind` ("create", "task", "organization" or "any")
+        with `status`."""
         with self._lock:
             self._injected.append(_Injected(count, status, kind, retry_after))
+
+    def drop_next(self, count: int, *, kind: str = "organization") -> None:
+        """Close the connection of the next `count` requests of `kind` without answering."""
+        with self._lock:
+            self._injected.append(_Injected(count, 0, kind, None, drop=True))
+
+    def set_tier(self, model: str, *, max_concurrent: int | None, max_daily: int | None) -> None:
+        """The account's tier limits for `model`, as `GET /v1/organization` reports and creates obey."""
+        with self._lock:
+            self._tier[model] = TierLimits(max_concurrent, max_daily)
 
     # What tests read -----------------------------------------------------------------------
 
@@ -298,6 +338,20 @@ class FakeRunway:
         return sum(
             1 for call in self.paid_creates() if words.lower() in str(call.body.get("promptText", "")).lower()
         )
+
+    def organization_reads(self) -> list[Call]:
+        """Every `GET /v1/organization` the fake was sent, whatever it answered."""
+        with self._lock:
+            return [call for call in self.calls if call.path == "/v1/organization"]
+
+    def daily_generations(self, model: str) -> int:
+        """Generations of `model` in the rolling 24 hours: `usage_before` and the fake's own."""
+        with self._lock:
+            since = self.wall_clock() - DAY_SECONDS
+            made = sum(
+                1 for t in self.tasks.values() if t.body.get("model") == model and t.created_epoch > since
+            )
+            return self.usage_before.get(model, 0) + made
 
     def deletes(self) -> list[str]:
         with self._lock:
@@ -449,6 +503,7 @@ class FakeRunway:
                 estimated_credits=credits,
                 created_at=now,
                 created_iso=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                created_epoch=self.wall_clock(),
                 duration=duration,
                 ratio=ratio,
             )
@@ -502,7 +557,9 @@ class FakeRunway:
             return self._api_create(create[1], body)
         if task_path and method in ("GET", "DELETE"):
             return self._api_task(method, task_path[1])
-        if create or task_path:
+        if path == "/v1/organization" and method == "GET":
+            return self._api_organization()
+        if create or task_path or path == "/v1/organization":
             return 405, {}, {"error": f"{method} is not supported here"}, None
         return 404, {}, {"error": "Not found"}, None
 
@@ -518,11 +575,44 @@ class FakeRunway:
                 return failure.status, {}, {"error": failure.message}, None
             if self.daily_cap is not None and len(self.paid_creates()) >= self.daily_cap:
                 return 429, {}, {"error": "You have reached your daily generation limit."}, None
+            daily = self._tier_of(str(body["model"])).max_daily
+            if daily is not None and self.daily_generations(str(body["model"])) >= daily:
+                return 429, {}, {"error": "You have reached your daily generation limit."}, None
             task = self._create(endpoint, body, spec)
         if task.behaviour.answer_status is not None:
             status = task.behaviour.answer_status
             return status, {}, {"error": f"HTTP {status} from the gateway (the task was made)"}, task.id
         return 200, {}, {"id": task.id}, task.id
+
+    def _tier_of(self, model: str) -> TierLimits:
+        return self._tier.get(model, TierLimits(self.concurrency))
+
+    def _api_organization(self) -> tuple[int, dict[str, str], Any, str | None]:
+        injected = self._injected_failure("organization")
+        if injected is not None:
+            if injected.drop:
+                return 0, {}, None, None
+            extra = {"Retry-After": injected.retry_after} if injected.retry_after else {}
+            return injected.status, extra, {"error": f"injected HTTP {injected.status}"}, None
+        with self._lock:
+            now = time.monotonic()
+            self._advance(now)
+            charged = sum(self._charged(task, self._state(task, now)) for task in self.tasks.values())
+            models = sorted({model for spec in ENDPOINTS.values() for model in spec} | set(self._tier))
+            tier = {
+                model: {
+                    "maxConcurrentGenerations": self._tier_of(model).max_concurrent,
+                    "maxDailyGenerations": self._tier_of(model).max_daily,
+                }
+                for model in models
+            }
+            used = {model: self.daily_generations(model) for model in models}
+        answer = {
+            "creditBalance": self.credit_balance - charged,
+            "tier": {"maxMonthlyCreditSpend": self.max_monthly_credit_spend, "models": tier},
+            "usage": {"models": {model: {"dailyGenerations": n} for model, n in used.items() if n}},
+        }
+        return 200, {}, answer, None
 
     def _api_task(self, method: str, task_id: str) -> tuple[int, dict[str, str], Any, str | None]:
         injected = self._injected_failure("task")
@@ -607,6 +697,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         status, extra, data = self.fake.handle(method, self.path, headers, raw)
+        if status == 0:
+            self.close_connection = True  # dropped: the client sees the connection end unanswered
+            return
         try:
             self.send_response(status)
             for name, value in extra.items():

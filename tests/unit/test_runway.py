@@ -1,5 +1,6 @@
 """The Runway provider's pure parts: requests built within the catalog and the SDK's types, task
-statuses mapped, errors classified, keyframe task ids, and nothing secret in a message or a log."""
+statuses mapped, errors classified, keyframe task ids, the account's answer mapped per model, and
+nothing secret in a message or a log."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import httpx
 import pytest
 import runwayml
 from runwayml.types import (
+    OrganizationRetrieveResponse,
     image_to_video_create_params,
     text_to_image_create_params,
     text_to_video_create_params,
 )
+from runwayml.types.organization_retrieve_usage_response import ResultUsedCredit
 from runwayml.types.task_retrieve_response import Cancelled, Failed, Pending, Running, Succeeded, Throttled
 
 from script_to_film import catalog
@@ -37,6 +40,7 @@ from script_to_film.providers.runway import (
     create_error,
     keyframe_ratio,
     keyframe_request,
+    limits_from_organization,
     read_error,
     task_from_response,
     uses_keyframe,
@@ -513,3 +517,51 @@ def test_the_sdks_request_log_never_shows_a_signed_url(caplog: pytest.LogCapture
 
     assert "s3cr3t" not in caplog.text
     assert "https://cdn.example/k.png" in caplog.text
+
+
+# The account -------------------------------------------------------------------------------
+
+
+def test_the_catalogs_runway_model_ids_are_the_keys_runway_reports_limits_under() -> None:
+    runway_keys = set(typing.get_args(ResultUsedCredit.model_fields["model"].annotation))
+    ours = {model.id for model in catalog.models_for(catalog.RUNWAY)} | set(catalog.IMAGE_MODELS)
+
+    assert ours <= runway_keys
+
+
+def test_runways_answer_maps_per_model_and_a_model_without_usage_has_made_none() -> None:
+    organization = OrganizationRetrieveResponse.model_validate(
+        {
+            "creditBalance": 5000,
+            "tier": {
+                "maxMonthlyCreditSpend": 10000,
+                "models": {
+                    "gen4.5": {"maxConcurrentGenerations": 2, "maxDailyGenerations": 200},
+                    "gen4_image": {"maxConcurrentGenerations": None, "maxDailyGenerations": None},
+                },
+            },
+            "usage": {"models": {"gen4.5": {"dailyGenerations": 12}}},
+        }
+    )
+
+    gen45 = limits_from_organization(organization, "gen4.5")
+    image = limits_from_organization(organization, "gen4_image")
+    unlisted = limits_from_organization(organization, "veo3.1")
+
+    assert (gen45.max_concurrent, gen45.daily_limit, gen45.daily_used, gen45.credit_balance) == (
+        2,
+        200,
+        12,
+        5000,
+    )
+    assert (image.max_concurrent, image.daily_limit, image.daily_used, image.note) == (None, None, 0, None)
+    assert (unlisted.max_concurrent, unlisted.daily_limit) == (None, None)
+    assert unlisted.note == "Runway's tier lists no limits for veo3.1"
+
+
+def test_an_answer_without_a_balance_or_tier_cannot_be_used() -> None:
+    broken = OrganizationRetrieveResponse.model_construct(usage=None)
+
+    with pytest.raises(PermanentProviderError) as unusable:
+        limits_from_organization(broken, "gen4.5")
+    assert unusable.value.code == "BAD_RESPONSE"

@@ -31,6 +31,11 @@ follows the same rules under its once-only claim, which only a transient answer 
 Status reads are idempotent: the SDK may retry them once, and 5xx, 429 and connection errors
 are transient. A task Runway no longer knows (404) was cancelled or deleted: CANCELLED.
 
+The account (`account`, for the film's preflight) is one idempotent `GET /v1/organization`
+through the reader client, classified like a status read and kept for `ACCOUNT_CACHE_SECONDS`:
+Runway keys its tier limits and daily usage by the model ids the catalog uses, so one answer
+serves a film's video model and its keyframe model.
+
 Output URLs are signed and expire: `open_output` reads the task again and streams its first
 output through `download.open_download` straight away. No URL is stored, returned or logged.
 The API key comes from `secrets.runway_api_key()` (Secrets Manager on AWS, `RUNWAYML_API_SECRET`
@@ -47,12 +52,14 @@ import logging
 import math
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from script_to_film import catalog, secrets
+from script_to_film.account import AccountLimits
 from script_to_film.catalog import Endpoint, VideoModel
 from script_to_film.download import DropQueryStrings
 from script_to_film.errors import InvalidInputError
@@ -69,6 +76,7 @@ from script_to_film.store import SubmitInDoubtError
 
 if TYPE_CHECKING:
     from runwayml import APIError, RunwayML
+    from runwayml.types import OrganizationRetrieveResponse
 
 KEYFRAME_SHARE = 0.2
 """The share of the progress bar given to making the keyframe image (it takes seconds, the video
@@ -84,6 +92,10 @@ backoff fit in CheckScene's 30-second Task timeout."""
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 DETAIL_LIMIT = 300
+
+ACCOUNT_CACHE_SECONDS = 60.0
+"""How long one account answer is used: a film's preflight asks once for all its models, and
+balances and daily counts older than a minute are not trusted for the next film."""
 
 
 class DailyCapError(PermanentProviderError):
@@ -286,6 +298,41 @@ def _first_output(response: Any) -> str | None:
     return None
 
 
+# The account -------------------------------------------------------------------------------------
+
+
+def limits_from_organization(organization: OrganizationRetrieveResponse, model: str) -> AccountLimits:
+    """One model's limits from a `GET /v1/organization` answer (tier and usage keyed by model id).
+
+    A model the tier does not list has no known limit (and says so); a model missing from the
+    usage has made nothing in the past 24 hours. An answer without its balance, tier or usage
+    cannot be used (BAD_RESPONSE).
+    """
+    balance = getattr(organization, "credit_balance", None)
+    tiers = getattr(getattr(organization, "tier", None), "models", None)
+    usage = getattr(getattr(organization, "usage", None), "models", None)
+    if not isinstance(balance, int | float) or not isinstance(tiers, dict) or not isinstance(usage, dict):
+        raise PermanentProviderError(
+            "Runway's account answer has no credit balance, tier or usage", code="BAD_RESPONSE"
+        )
+    tier = tiers.get(model)
+    used = getattr(usage.get(model), "daily_generations", 0)
+    return AccountLimits(
+        provider="runway",
+        model=model,
+        max_concurrent=_count(getattr(tier, "max_concurrent_generations", None)),
+        daily_limit=_count(getattr(tier, "max_daily_generations", None)),
+        daily_used=_count(used) or 0,
+        credit_balance=float(balance),
+        source="provider",
+        note=None if tier is not None else f"Runway's tier lists no limits for {model}",
+    )
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 # Error classification ----------------------------------------------------------------------------
 
 
@@ -452,6 +499,8 @@ class RunwayProvider:
         claims: Callable[[], Claims] = claims_from_store,
         create_timeout_seconds: float = CREATE_TIMEOUT_SECONDS,
         read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
+        account_cache_seconds: float = ACCOUNT_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api_key = api_key
         self._load_job = load_job
@@ -461,6 +510,11 @@ class RunwayProvider:
         self._read_timeout = read_timeout_seconds
         self._lock = threading.Lock()
         self._clients: tuple[RunwayML, RunwayML] | None = None
+        self._account_cache_seconds = account_cache_seconds
+        self._clock = clock
+        # Held while asking, so threads preflighting at once share one request.
+        self._account_lock = threading.Lock()
+        self._organization: tuple[float, OrganizationRetrieveResponse] | None = None
 
     # SDK clients ---------------------------------------------------------------------------------
 
@@ -612,6 +666,26 @@ class RunwayProvider:
             failure = read_error(error, f"cancelling task {target}")
             self._forget_key(failure)
             raise failure from error
+
+    def account(self, model: str) -> AccountLimits:
+        """The account's limits for `model` (a catalog id: gen4.5, veo3.1, gen4_turbo, gen4_image…)."""
+        return limits_from_organization(self._organization_now(), model)
+
+    def _organization_now(self) -> OrganizationRetrieveResponse:
+        import runwayml
+
+        with self._account_lock:
+            cached = self._organization
+            if cached is not None and self._clock() - cached[0] < self._account_cache_seconds:
+                return cached[1]
+            try:
+                organization = self._client_pair()[0].organization.retrieve()
+            except runwayml.APIError as error:
+                failure = read_error(error, "the account's limits")
+                self._forget_key(failure)
+                raise failure from error
+            self._organization = (self._clock(), organization)
+            return organization
 
     @contextmanager
     def open_output(self, task: ProviderTask, job: SceneJob) -> Iterator[BinaryIO]:
