@@ -1286,6 +1286,12 @@ def direct(
     return shots
 
 
+def clip_seconds(scene: Scene) -> int:
+    """How long the scene's clip is asked to be, before it is snapped to a length the model makes:
+    a `[[duration: N]]` note, else the scene's screen-time estimate."""
+    return scene.direction.duration if scene.direction.duration is not None else scene.estimated_seconds
+
+
 def _shot(
     scene: Scene,
     index: int,
@@ -1327,7 +1333,6 @@ def _shot(
         looks=(*style.descriptors, *QUALITY_DESCRIPTORS),
     )
     prompt, camera_text = _fit(draft, mentions, context.model.prompt_limit)
-    seconds = direction.duration if direction.duration is not None else scene.estimated_seconds
     shot = Shot(
         scene=scene.number,
         camera=camera_text,
@@ -1335,7 +1340,7 @@ def _shot(
         environment=mentions.render([environment])[0],
         style=style.name,
         prompt=prompt,
-        duration=nearest_duration(context.model, seconds),
+        duration=nearest_duration(context.model, clip_seconds(scene)),
         ratio=context.ratio,
         model=context.model.id,
         provider=context.model.provider,
