@@ -60,10 +60,12 @@ class ScriptCreate(_Request):
         min_length=1,
         max_length=MAX_TITLE_CHARS,
         pattern=TEXT_LINE_PATTERN,
+        examples=["Kettle"],
         description="The script's title (one line of text); default: the title page's `Title:`",
     )
     content: str = Field(
         min_length=1,
+        examples=["Title: Kettle\n\nINT. KITCHEN - NIGHT\n\nA kettle sings. MAYA (30s) ignores it.\n"],
         description=f"The screenplay in Fountain, at most {MAX_SCREENPLAY_BYTES:,} bytes of UTF-8 "
         f"(413 beyond) and {MAX_SCRIPT_SCENES:,} scenes (422 `too_many_scenes` beyond)",
     )
