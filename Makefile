@@ -1,5 +1,7 @@
-# The targets are the commands the README shows. `demo` and `test` run `setup` first, so each
-# works alone on a fresh clone that has Python 3.11+, git and make.
+# The targets are the commands the README shows, and each installs what it needs itself on a
+# fresh clone. `setup` is the Python side alone, so `demo` needs only Python 3.11+, git and make;
+# `test` and `lint` also install the Node tools (npm ci), and they and `synth` need Node.js 20+
+# (the CDK runs on it).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +11,7 @@ SCRIPT ?= events/scripts/train-station.fountain
 
 .PHONY: setup demo test lint format bench clean layers synth deploy
 
-setup: $(STAMP) $(ASL_VALIDATOR)
+setup: $(STAMP)
 
 # Re-installs only when the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -24,7 +26,8 @@ demo: setup
 	$(BIN)/stf estimate $(SCRIPT)
 	$(BIN)/stf run $(SCRIPT) --poll-seconds 1 --out data/output
 
-test: setup
+# The infra tests synthesise the stack (Node.js) and run the pinned asl-validator.
+test: setup $(ASL_VALIDATOR)
 	$(BIN)/python -m pytest
 
 # The AWS stack (infra/). `layers` builds the Lambda layers once from PyPI into build/layers/,

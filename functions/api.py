@@ -78,7 +78,7 @@ from script_to_film.errors import (
 )
 from script_to_film.lambda_runtime import logger, metrics, tracer, workflow
 from script_to_film.store import FilmStore, InvalidPageTokenError, NotFoundError
-from script_to_film.submission import TooManyScenesError
+from script_to_film.submission import RunTooLongError, TooManyScenesError, WorkflowUnavailableError
 
 API = "/api/v1"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
@@ -321,7 +321,13 @@ def get_script_content(
         "refused (422), and while the first request is still being answered, 409."
     ),
     responses=_responses(
-        _S.ACCEPTED, VideoDetail, *_WITH_BODY, _S.NOT_FOUND, _S.CONFLICT, links=_VIDEO_LINKS
+        _S.ACCEPTED,
+        VideoDetail,
+        *_WITH_BODY,
+        _S.NOT_FOUND,
+        _S.CONFLICT,
+        _S.SERVICE_UNAVAILABLE,
+        links=_VIDEO_LINKS,
     ),
 )
 def create_video(
@@ -348,8 +354,19 @@ def create_video(
 
 
 def _start_video(submission: dict[str, Any]) -> dict[str, Any]:
-    """Start the video; its JSON is what an idempotency record keeps and replays."""
-    video = videos.start(store(), VideoCreate.model_validate(submission["request"]))
+    """Start the video; its JSON is what an idempotency record keeps and replays.
+
+    Under an Idempotency-Key the video's id comes from the key: a retry whose first try failed
+    (so its idempotency record is gone) gets the video that try made, never a second one."""
+    request = VideoCreate.model_validate(submission["request"])
+    video_id = None
+    if "key" in submission:
+        video_id = videos.idempotent_video_id(submission["caller"], submission["key"])
+    existing = videos.made_by(store(), request, video_id) if video_id else None
+    if existing is not None:
+        app.context["idempotent_replay"] = True
+        return videos.detail(store(), existing).model_dump(mode="json")
+    video = videos.start(store(), request, video_id=video_id)
     metrics.add_metric(name="VideosStarted", unit=MetricUnit.Count, value=1)
     # Flushed here rather than by `log_metrics` on the handler: most requests start no video, and
     # the decorator warns about every invocation that published nothing.
@@ -464,6 +481,9 @@ _ERRORS: tuple[tuple[type[Exception], HTTPStatus, str], ...] = (
     (BudgetExceededError, HTTPStatus.UNPROCESSABLE_ENTITY, "budget_exceeded"),
     (TooManyScenesError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_scenes"),
     (ScriptTooLongError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_scenes"),
+    (RunTooLongError, HTTPStatus.UNPROCESSABLE_ENTITY, "run_too_long"),
+    (videos.IdempotencyKeyReusedError, HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+    (WorkflowUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE, "workflow_unavailable"),
     (NoScenesError, HTTPStatus.UNPROCESSABLE_ENTITY, "no_scenes"),
     (NotTextError, HTTPStatus.UNPROCESSABLE_ENTITY, "not_text"),
     (UnknownModelError, HTTPStatus.UNPROCESSABLE_ENTITY, "unknown_model"),
@@ -488,7 +508,10 @@ def _error(
 def _project_error(error: ScriptToFilmError) -> Response[Any]:
     for kind, status, code in _ERRORS:
         if isinstance(error, kind):
-            return _error(status, code, str(error))
+            answer = _error(status, code, str(error))
+            if isinstance(error, WorkflowUnavailableError):
+                answer.headers["Retry-After"] = str(error.retry_after_seconds)
+            return answer
     return _internal_error(error)
 
 

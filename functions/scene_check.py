@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from script_to_film.lambda_runtime import logger, tracer, workflow
+from script_to_film.lambda_runtime import logger, tracer, transient_aws_errors, workflow
 
 
 @logger.inject_lambda_context(correlation_id_path="video_id", clear_state=True)
 @tracer.capture_lambda_handler
+@transient_aws_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(scene=event.get("scene"))
     return workflow().check_scene(event)

@@ -184,6 +184,12 @@ FUNCTIONS: Final[Mapping[str, FunctionSpec]] = {
     "Finalize": FunctionSpec(
         "finalize.handler", "Sets the video's final status and writes its manifest", TASK_TIMEOUTS["Finalize"]
     ),
+    # Ends a video whose execution ended outside the workflow's own paths, cancelling its tasks.
+    "Cleanup": FunctionSpec(
+        "cleanup.handler",
+        "Ends the video of an execution that failed, timed out or was stopped, and cancels its tasks",
+        120,
+    ),
     # API Gateway gives up after 29 s; more memory is more CPU for the cold start's imports.
     "Api": FunctionSpec("api.handler", "The REST API under /api/v1", 29, memory_mb=1024),
     # Claude may take minutes for a screenplay; the API answers 202 before this starts. The

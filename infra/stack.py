@@ -11,6 +11,7 @@ from constructs import Construct
 from infra.constants import ARCHITECTURE, DEFAULT_RUNWAY_CONCURRENCY, Architecture, LayerMode
 from infra.constructs.api import Api
 from infra.constructs.batch import Batch
+from infra.constructs.cleanup import Cleanup
 from infra.constructs.functions import LambdaFactory
 from infra.constructs.layers import Layers
 from infra.constructs.monitoring import Monitoring
@@ -62,14 +63,17 @@ class ScriptToFilmStack(Stack):
             workflow=workflow,
             runway_concurrency=settings.runway_concurrency,
         )
+        cleanup = Cleanup(
+            self, "Cleanup", factory=factory, storage=storage, secrets=secrets, workflow=workflow
+        )
         Monitoring(
             self,
             "Monitoring",
             state_machine=workflow.state_machine,
             functions=factory.functions,
-            alarmed_functions=("Api", "ScriptWriter", "S3Batch"),
+            alarmed_functions=("Api", "ScriptWriter", "S3Batch", "Cleanup"),
             rest_api=api.rest_api,
-            dead_letters=batch.dead_letters,
+            dead_letters={"BatchDeadLetters": batch.dead_letters, "CleanupDeadLetters": cleanup.dead_letters},
         )
 
         outputs = {

@@ -93,7 +93,8 @@ class Api(Construct):
         storage.grant_bucket_listing(api)
         storage.grant_idempotency(api)
         workflow.grant_start(api)
-        workflow.grant_executions(api, ["states:StopExecution"])
+        # A start whose answer was lost is looked up by name; a cancel stops the execution.
+        workflow.grant_executions(api, ["states:DescribeExecution", "states:StopExecution"])
         secrets.grant_runway(api)  # cancelling a video cancels its provider tasks
         api.add_to_role_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[writer.function_arn])

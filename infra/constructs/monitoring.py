@@ -33,7 +33,7 @@ class Monitoring(Construct):
         functions: Mapping[str, lambda_.Function],
         alarmed_functions: tuple[str, ...],
         rest_api: apigw.RestApi,
-        dead_letters: sqs.Queue,
+        dead_letters: Mapping[str, sqs.Queue],
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
@@ -45,11 +45,12 @@ class Monitoring(Construct):
         for name in alarmed_functions:
             function = functions[name]
             self._alarm(f"{name}Errors", function.metric_errors(period=_PERIOD), f"{name} failed")
-        self._alarm(
-            "BatchDeadLetters",
-            dead_letters.metric_approximate_number_of_messages_visible(period=_PERIOD),
-            "An S3 batch event could not be handled: it waits in the dead-letter queue",
-        )
+        for name, queue in dead_letters.items():
+            self._alarm(
+                name,
+                queue.metric_approximate_number_of_messages_visible(period=_PERIOD),
+                f"An event could not be handled: it waits in the dead-letter queue ({name})",
+            )
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard")
         dashboard.add_widgets(

@@ -80,17 +80,16 @@ class Workflow(Construct):
     def _grant(self, storage: Storage, secrets: ProviderSecrets) -> None:
         f = self.functions
         storage.grant_items(f["LoadShots"], ["Query", "UpdateItem"], leading_keys=VIDEO_ITEMS)
-        storage.grant_items(
-            f["SubmitScene"], ["GetItem", "PutItem", "UpdateItem", "DeleteItem"], leading_keys=VIDEO_ITEMS
-        )
+        # A paid call's claim is one transaction: the claim's PutItem and a ConditionCheckItem
+        # that the video is still live.
+        claims = ["GetItem", "PutItem", "ConditionCheckItem", "UpdateItem", "DeleteItem"]
+        storage.grant_items(f["SubmitScene"], claims, leading_keys=VIDEO_ITEMS)
         storage.grant_objects(f["SubmitScene"], ["s3:GetObject"], [JOBS], "it reads the scene's job")
         # Runway's keyframe path makes the video task from the job once the keyframe image is ready,
         # under a once-only claim item (put, read back, recorded, or released after a refusal).
-        storage.grant_items(
-            f["CheckScene"], ["GetItem", "PutItem", "UpdateItem", "DeleteItem"], leading_keys=VIDEO_ITEMS
-        )
+        storage.grant_items(f["CheckScene"], claims, leading_keys=VIDEO_ITEMS)
         storage.grant_objects(f["CheckScene"], ["s3:GetObject"], [JOBS], "it reads the scene's job")
-        storage.grant_items(f["StoreClip"], ["UpdateItem"], leading_keys=VIDEO_ITEMS)
+        storage.grant_items(f["StoreClip"], ["GetItem", "UpdateItem"], leading_keys=VIDEO_ITEMS)
         storage.grant_objects(f["StoreClip"], ["s3:GetObject"], [JOBS], "it reads the scene's job")
         storage.grant_objects(
             f["StoreClip"],

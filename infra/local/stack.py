@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -20,6 +21,7 @@ from typing import Any
 
 from moto.core.config import DefaultConfig
 
+from infra.local.execution_events import watch_execution_ends
 from infra.local.lambda_dispatch import LambdaRegistry, deploy_functions, dispatch_lambdas
 from script_to_film.models import VideoRecord
 from script_to_film.store import FilmStore, StoreSettings, clip_key, film_key
@@ -48,15 +50,24 @@ IDEMPOTENCY_TABLE = "script-to-film-local-idempotency"
 WRITER_FUNCTION = "ScriptWriter"
 
 BATCH_FUNCTION = "S3Batch"
+CLEANUP_FUNCTION = "Cleanup"
 
 APPLICATION_FUNCTIONS: Mapping[str, str] = {
     WRITER_FUNCTION: "functions.script_writer",
     BATCH_FUNCTION: "functions.s3_batch",
+    CLEANUP_FUNCTION: "functions.cleanup",
 }
 """Functions the application invokes itself rather than the state machine (the API invokes the
 writer asynchronously; S3 invokes the batch trigger, which `stf batch` plays locally with
 `LocalStack.invoke`), by function name → handler module. The API handler is not among them: API
-Gateway calls it, and `stf serve` (`infra.local.server`) plays API Gateway."""
+Gateway calls it, and `stf serve` (`infra.local.server`) plays API Gateway. EventBridge invokes
+the cleanup when an execution ends FAILED, TIMED_OUT or ABORTED; `execution_events` plays that."""
+
+CLEANED_UP_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+"""The statuses the deployed EventBridge rule sends to the cleanup (`infra/constructs/cleanup.py`)."""
+
+EXECUTION_END_SECONDS = 120
+"""How long `wait` waits for an ended execution's cleanup, which a cancelled provider call bounds."""
 
 _ENVIRONMENT = {
     # moto accepts any credentials; these make sure no real ones are ever used.
@@ -109,9 +120,19 @@ def _patched_environ(values: Mapping[str, str]) -> Iterator[None]:
 class LocalStack:
     """`with LocalStack() as stack:` — a running application; `stack.store` is its storage."""
 
-    def __init__(self, environment: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        environment: Mapping[str, str] | None = None,
+        *,
+        adjust_definition: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """`adjust_definition` edits the parsed ASL before the state machine is created: tests
+        inject a shorter timeout with it; everything else runs the definition as deployed."""
         self._extra_environment = dict(environment or {})
+        self._adjust_definition = adjust_definition
         self._exit = ExitStack()
+        self._ended_lock = threading.Lock()
+        self._ended: dict[str, threading.Event] = {}
         self.state_machine_arn = ""
         self.store: FilmStore
         self.lambdas: LambdaRegistry
@@ -153,7 +174,7 @@ class LocalStack:
         sfn = session.client("stepfunctions")
         self.state_machine_arn = sfn.create_state_machine(
             name=STATE_MACHINE,
-            definition=load_definition(arns),
+            definition=self._definition(arns),
             roleArn=f"arn:aws:iam::123456789012:role/{STATE_MACHINE}-workflow",
             type="STANDARD",
         )["stateMachineArn"]
@@ -163,6 +184,7 @@ class LocalStack:
         lambda_runtime.workflow.cache_clear()
         self._exit.callback(lambda_runtime.workflow.cache_clear)
         self._exit.enter_context(dispatch_lambdas(registry))
+        self._exit.enter_context(watch_execution_ends(self._execution_ended))
         self.sfn = sfn
 
     @staticmethod
@@ -209,6 +231,31 @@ class LocalStack:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
         )
 
+    def _definition(self, arns: Mapping[str, str]) -> str:
+        definition = load_definition(arns)
+        if self._adjust_definition is None:
+            return definition
+        parsed = json.loads(definition)
+        self._adjust_definition(parsed)
+        return json.dumps(parsed)
+
+    def _ended_event(self, execution_arn: str) -> threading.Event:
+        with self._ended_lock:
+            return self._ended.setdefault(execution_arn, threading.Event())
+
+    def _execution_ended(self, event: dict[str, Any]) -> None:
+        """What the deployed EventBridge rule does: an execution of the film state machine that
+        ended FAILED, TIMED_OUT or ABORTED goes to the cleanup function."""
+        detail = event["detail"]
+        try:
+            if (
+                detail["stateMachineArn"] == self.state_machine_arn
+                and detail["status"] in CLEANED_UP_STATUSES
+            ):
+                self.invoke(CLEANUP_FUNCTION, event)
+        finally:
+            self._ended_event(detail["executionArn"]).set()
+
     # Following a run ---------------------------------------------------------------------------
 
     def invoke(self, function_name: str, event: Any) -> Any:
@@ -245,7 +292,9 @@ class LocalStack:
             if on_progress is not None:
                 on_progress(current)
             if status != "RUNNING":
-                return current
+                # As on AWS, an execution that ended outside the workflow is cleaned up after.
+                self._ended_event(video.execution_arn).wait(EXECUTION_END_SECONDS)
+                return self.store.get_video(video.id)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {video.execution_arn} still running after {timeout:.0f} s")
             time.sleep(interval)

@@ -19,12 +19,14 @@ The `runwayml` SDK runs against it unmodified with `RUNWAYML_BASE_URL` pointed a
   the task was read (403 after), as Runway's do; videos are real MP4s (the animatic renderer at
   the requested duration), keyframes real PNGs.
 
-What a test controls: `fake.on(words, Behaviour(...))` for tasks whose prompt contains `words`
-(latency, SAFETY.* or INTERNAL.* failures for every try or the first N, never finishing);
-`concurrency`; `daily_cap` (creates accepted before 429 without Retry-After); `fail_next(n,
-status, kind, retry_after)` for bursts of 5xx or 429 answers; `create_delay` (the task is made,
-the answer comes late: a client that gives up cannot know). Every request is logged in `calls`;
-`paid_creates()` are the creates answered 200, the ones Runway bills.
+What a test controls: `fake.on(words, Behaviour(...), endpoint=None)` for tasks whose prompt
+contains `words` (latency, SAFETY.* or INTERNAL.* failures for every try or the first N, never
+finishing, or a create accepted and then answered with an error status, as a gateway that lost
+Runway's answer does), on one endpoint or all; `concurrency`; `daily_cap` (creates accepted
+before 429 without Retry-After); `fail_next(n, status, kind, retry_after)` for bursts of 5xx or
+429 answers given before anything is made; `create_delay` (the task is made, the answer comes
+late: a client that gives up cannot know). Every request is logged in `calls`; `paid_creates()`
+are the creates that made a task, the ones Runway bills, whatever their answer said.
 """
 
 from __future__ import annotations
@@ -126,6 +128,9 @@ class Behaviour:
     failing_tries: int | None = None
     """Fail only the first N tasks created for this rule, then succeed (None: fail every one)."""
     never_finishes: bool = False
+    answer_status: int | None = None
+    """Make the task (it runs and bills) but answer its create with this HTTP status, e.g. 502 or
+    504 from a gateway whose upstream took the request."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,7 @@ class FakeRunway:
         self.create_delay = 0.0
         self.calls: list[Call] = []
         self.tasks: dict[str, FakeTask] = {}
-        self._rules: list[tuple[str, Behaviour]] = []
+        self._rules: list[tuple[str, str | None, Behaviour]] = []
         self._rule_tries: dict[str, int] = {}
         self._injected: list[_Injected] = []
         self._lock = threading.RLock()
@@ -252,10 +257,11 @@ class FakeRunway:
 
     # Test controls -------------------------------------------------------------------------
 
-    def on(self, words: str, behaviour: Behaviour) -> None:
-        """Tasks whose prompt contains `words` (any case) behave so; the first matching rule wins."""
+    def on(self, words: str, behaviour: Behaviour, *, endpoint: str | None = None) -> None:
+        """Tasks whose prompt contains `words` (any case), made on `endpoint` ("image_to_video", …;
+        None: any), behave so; the first matching rule wins."""
         with self._lock:
-            self._rules.append((words.lower(), behaviour))
+            self._rules.append((words.lower(), endpoint, behaviour))
 
     def fail_next(
         self, count: int, *, status: int = 503, kind: str = "create", retry_after: str | None = None
@@ -267,14 +273,25 @@ class FakeRunway:
     # What tests read -----------------------------------------------------------------------
 
     def paid_creates(self, endpoint: str | None = None) -> list[Call]:
-        """Creates answered 200: each one started a task Runway bills."""
+        """Creates that made a task Runway bills (answered 200, or accepted and answered an error)."""
         with self._lock:
             return [
                 call
                 for call in self.calls
                 if call.method == "POST"
-                and call.status == 200
+                and call.task_id is not None
                 and (endpoint is None or call.path == f"/v1/{endpoint}")
+            ]
+
+    def creates_containing(self, words: str) -> list[Call]:
+        """Every create request whose prompt contains `words`, whatever it was answered."""
+        with self._lock:
+            return [
+                call
+                for call in self.calls
+                if call.method == "POST"
+                and isinstance(call.body, dict)
+                and words.lower() in str(call.body.get("promptText", "")).lower()
             ]
 
     def paid_prompts_containing(self, words: str) -> int:
@@ -294,10 +311,10 @@ class FakeRunway:
 
     # Scheduling ----------------------------------------------------------------------------
 
-    def _behaviour(self, prompt: str) -> tuple[Behaviour, bool]:
+    def _behaviour(self, prompt: str, endpoint: str) -> tuple[Behaviour, bool]:
         lowered = prompt.lower()
-        for words, behaviour in self._rules:
-            if words in lowered:
+        for words, only_on, behaviour in self._rules:
+            if words in lowered and only_on in (None, endpoint):
                 tries = self._rule_tries.get(words, 0) + 1
                 self._rule_tries[words] = tries
                 fails = behaviour.failure_code is not None and (
@@ -416,7 +433,7 @@ class FakeRunway:
         with self._lock:
             now = time.monotonic()
             self._advance(now)
-            behaviour, fails = self._behaviour(str(body.get("promptText", "")))
+            behaviour, fails = self._behaviour(str(body.get("promptText", "")), endpoint)
             duration = int(body.get("duration") or (spec.durations[-1] if spec.durations else 0))
             ratio = str(body["ratio"])
             if spec.credits_per_image:
@@ -502,6 +519,9 @@ class FakeRunway:
             if self.daily_cap is not None and len(self.paid_creates()) >= self.daily_cap:
                 return 429, {}, {"error": "You have reached your daily generation limit."}, None
             task = self._create(endpoint, body, spec)
+        if task.behaviour.answer_status is not None:
+            status = task.behaviour.answer_status
+            return status, {}, {"error": f"HTTP {status} from the gateway (the task was made)"}, task.id
         return 200, {}, {"id": task.id}, task.id
 
     def _api_task(self, method: str, task_id: str) -> tuple[int, dict[str, str], Any, str | None]:

@@ -1,19 +1,38 @@
-"""A provider that films like the animatic but can be told to fail, hang or crash after storing.
+"""A provider that films like the animatic but can be told to fail, hang, charge, deliver a bad
+clip, refuse to cancel, or hold a submit until the test lets it go.
 
-It wraps the real offline provider, so the clips it delivers are real MP4s, and it keeps the
-provider-side truth the tests assert on: which tasks were submitted, and which were cancelled.
+It wraps the real offline provider, so the clips it delivers are real MP4s (unless told to spoil
+them), and it keeps the provider-side truth the tests assert on: which tasks were created, which
+were cancelled, and which cancels were asked for.
 """
 
 from __future__ import annotations
 
+import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
 from script_to_film.models import SceneJob
 from script_to_film.providers.animatic import AnimaticProvider
-from script_to_film.providers.base import ProviderTask, TaskState
+from script_to_film.providers.base import NoOutputError, ProviderTask, TaskState, TransientProviderError
+
+GATE_SECONDS = 60
+"""How long a held submit waits for its release before the test is certainly broken."""
+
+
+class Gate:
+    """An injected pause: the code under test says it `entered`, then waits for `release`."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def pass_through(self) -> None:
+        self.entered.set()
+        if not self.release.wait(GATE_SECONDS):
+            raise TimeoutError("the test never released the gate")
 
 
 class ScriptedProvider:
@@ -24,19 +43,33 @@ class ScriptedProvider:
         *,
         fail: dict[int, str] | None = None,
         hang: set[int] | None = None,
-        crash_after_upload_once: set[int] | None = None,
+        credits: dict[int, float] | None = None,
+        spoil: dict[int, Callable[[bytes], bytes]] | None = None,
+        no_output: set[int] | None = None,
+        cancel_fails: set[int] | None = None,
+        hold_submit: dict[int, Gate] | None = None,
+        hold_output_once: dict[int, Gate] | None = None,
     ) -> None:
         self._real = AnimaticProvider()
         self._fail = fail or {}
         self._hang = hang or set()
-        self._crash_after_upload_once = set(crash_after_upload_once or ())
+        self._credits = credits or {}
+        self._spoil = spoil or {}
+        self._no_output = no_output or set()
+        self._cancel_fails = cancel_fails or set()
+        self._hold_submit = hold_submit or {}
+        self._hold_output_once = dict(hold_output_once or {})
         self._lock = threading.Lock()
         self.scene_of: dict[str, int] = {}
         self.submitted: list[int] = []
         self.cancelled: set[str] = set()
-        self.crashed: list[int] = []
+        self.cancel_requests: list[str] = []
+        self.any_cancel = threading.Event()
 
     def submit(self, job: SceneJob) -> str:
+        gate = self._hold_submit.get(job.scene.number)
+        if gate is not None:
+            gate.pass_through()
         task_id = self._real.submit(job)
         with self._lock:
             self.scene_of[task_id] = job.scene.number
@@ -45,6 +78,7 @@ class ScriptedProvider:
 
     def status(self, task_id: str) -> ProviderTask:
         scene = self.scene_of[task_id]
+        charged = self._credits.get(scene)
         if task_id in self.cancelled:
             return ProviderTask(id=task_id, state=TaskState.CANCELLED)
         if scene in self._fail:
@@ -53,12 +87,19 @@ class ScriptedProvider:
                 state=TaskState.FAILED,
                 failure_code=self._fail[scene],
                 failure="the provider said no",
+                credits=charged,
             )
         if scene in self._hang:
-            return ProviderTask(id=task_id, state=TaskState.RUNNING, progress=0.3)
-        return self._real.status(task_id)
+            return ProviderTask(id=task_id, state=TaskState.RUNNING, progress=0.3, credits=charged)
+        done = self._real.status(task_id)
+        return done if charged is None else done.model_copy(update={"credits": charged})
 
     def cancel(self, task_id: str) -> None:
+        with self._lock:
+            self.cancel_requests.append(task_id)
+        self.any_cancel.set()
+        if self.scene_of.get(task_id) in self._cancel_fails:
+            raise TransientProviderError("the provider did not answer the cancel", code="HTTP_503")
         with self._lock:
             self.cancelled.add(task_id)
 
@@ -66,12 +107,15 @@ class ScriptedProvider:
     def open_output(self, task: ProviderTask, job: SceneJob) -> Iterator[BinaryIO]:
         number = job.scene.number
         with self._lock:
-            crashes = number in self._crash_after_upload_once
-            self._crash_after_upload_once.discard(number)
+            gate = self._hold_output_once.pop(number, None)
+        if gate is not None:
+            gate.pass_through()
+        if number in self._no_output:
+            raise NoOutputError(f"task {task.id} SUCCEEDED without an output", code="NO_OUTPUT")
+        spoil = self._spoil.get(number)
         with self._real.open_output(task, job) as stream:
-            yield stream
-        if crashes:
-            # The clip is in S3 by now; the Lambda dies before the scene is marked SUCCEEDED.
-            with self._lock:
-                self.crashed.append(number)
-            raise ConnectionResetError("connection lost after the clip was uploaded")
+            if spoil is None:
+                yield stream
+                return
+            clip = stream.read()
+        yield io.BytesIO(spoil(clip))

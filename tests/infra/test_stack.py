@@ -25,6 +25,8 @@ from infra.constants import (
     FUNCTIONS,
     FUNCTIONS_DIR,
     IDEMPOTENCY_TTL_ATTRIBUTE,
+    INCOMING_PREFIX,
+    LIBRARY_PREFIX,
     LOG_RETENTION_DAYS,
     METRICS_NAMESPACE,
     SERVICE_NAME,
@@ -43,7 +45,7 @@ EVERY_FUNCTION_ENV = {
     "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
     "POWERTOOLS_TRACER_CAPTURE_ERROR",
 }
-RUNWAY_READERS = {"SubmitScene", "CheckScene", "StoreClip", "RecordFailure", "Api"}
+RUNWAY_READERS = {"SubmitScene", "CheckScene", "StoreClip", "RecordFailure", "Api", "Cleanup"}
 ANTHROPIC_READERS = {"ScriptWriter"}
 
 
@@ -323,7 +325,7 @@ def test_workflow_functions_time_out_with_their_task_states() -> None:
 
 def test_every_function_is_made_by_the_factory_the_same_way(resources: dict[str, Any]) -> None:
     functions = of_type(resources, "AWS::Lambda::Function")
-    assert len(functions) == len(FUNCTIONS) == 10
+    assert len(functions) == len(FUNCTIONS) == 11
     roles = set()
     layers = {name for name in of_type(resources, "AWS::Lambda::LayerVersion")}
     assert len(layers) == 3
@@ -434,6 +436,26 @@ def test_provider_secrets_are_readable_only_by_the_functions_that_call_the_provi
     assert sorted(map(sorted, readers.values())) == sorted(
         [sorted(RUNWAY_READERS), sorted(ANTHROPIC_READERS)]
     )
+
+
+def test_the_batch_function_reads_only_the_uploads_and_the_library(resources: dict[str, Any]) -> None:
+    """The trigger refuses manifest keys outside library/ itself; its role agrees, so a key that
+    slipped through would be AccessDenied, which the trigger records as that screenplay's error."""
+    from script_to_film import batch
+
+    assert (batch.INCOMING_PREFIX, batch.LIBRARY_PREFIX) == (INCOMING_PREFIX, LIBRARY_PREFIX)
+    _, props = function(resources, "S3Batch")
+    reads: dict[str, set[str]] = {}
+    for statement in policy_of_role(resources, role_of(props)):
+        for action in listed(statement["Action"]):
+            if action.startswith("s3:Get"):
+                # An object ARN is the bucket's ARN joined with "/<pattern>".
+                patterns = {str(r["Fn::Join"][1][-1]).lstrip("/") for r in listed(statement["Resource"])}
+                reads.setdefault(action, set()).update(patterns)
+    assert reads == {
+        "s3:GetObject": {f"{INCOMING_PREFIX}*", f"{LIBRARY_PREFIX}*"},
+        "s3:GetObjectVersion": {f"{INCOMING_PREFIX}*"},
+    }
 
 
 def test_workflow_functions_reach_only_video_items(resources: dict[str, Any]) -> None:
@@ -581,3 +603,34 @@ def test_the_pinned_asl_validator_accepts_the_definition_and_catches_a_broken_on
     refused = validate(tmp_path / "broken.asl.json")
     assert refused.returncode != 0
     assert "NoSuchState" in refused.stdout + refused.stderr
+
+
+# Cleanup ---------------------------------------------------------------------------------------
+
+
+def test_executions_that_end_outside_the_workflow_are_sent_to_the_cleanup(resources: dict[str, Any]) -> None:
+    (rule,) = of_type(resources, "AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine")
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine}]
+    (target,) = rule["Properties"]["Targets"]
+    cleanup, _ = function(resources, "Cleanup")
+    assert target["Arn"] == {"Fn::GetAtt": [cleanup, "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 2
+    assert "DeadLetterConfig" in target
+    permissions = [
+        p["Properties"]
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert [p["FunctionName"] for p in permissions] == [{"Fn::GetAtt": [cleanup, "Arn"]}]
+
+
+def test_paid_claims_may_check_that_the_video_is_live(resources: dict[str, Any]) -> None:
+    for state in ("SubmitScene", "CheckScene"):
+        _, props = function(resources, state)
+        actions = {a for s in policy_of_role(resources, role_of(props)) for a in listed(s["Action"])}
+        assert {"dynamodb:PutItem", "dynamodb:ConditionCheckItem"} <= actions, state

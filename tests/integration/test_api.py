@@ -614,10 +614,10 @@ def test_a_repeat_while_the_first_request_is_being_answered_is_a_409(
     overlapping: list[Answer] = []
     real_start = videos.start
 
-    def start_with_a_repeat_arriving(store: Any, video_request: Any) -> Any:
+    def start_with_a_repeat_arriving(store: Any, video_request: Any, **options: Any) -> Any:
         # The repeat arrives while the first request holds the key, before its video exists.
         overlapping.append(call("POST", "/videos", request, headers=key))
-        return real_start(store, video_request)
+        return real_start(store, video_request, **options)
 
     monkeypatch.setattr(videos, "start", start_with_a_repeat_arriving)
 

@@ -22,6 +22,7 @@ from script_to_film.models import BatchItemState, BatchStatus, SceneJob, VideoRe
 from script_to_film.providers import register_provider, reset_providers
 from script_to_film.providers.base import PermanentProviderError, ProviderTask
 from script_to_film.store import batch_record_key, batch_summary_key
+from script_to_film.submission import WorkflowUnavailableError
 from tests.fakes.scripted_provider import ScriptedProvider
 
 ONE_SCENE = "Title: {title}\n\nINT. KITCHEN - NIGHT\n\nA kettle starts to sing on the stove.\n"
@@ -377,7 +378,7 @@ def test_a_crash_after_the_execution_started_does_not_start_it_again(
     finish(stack, [video_id])
 
 
-def test_a_crash_before_the_execution_started_retires_the_stored_video_and_starts_afresh(
+def test_a_start_that_fails_ends_its_video_and_the_retried_delivery_starts_afresh(
     stack: LocalStack, started: Callable[[], list[str]], refusing: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
@@ -385,12 +386,12 @@ def test_a_crash_before_the_execution_started_retires_the_stored_video_and_start
     )
     event = upload(stack, "incoming/afresh.fountain", ONE_SCENE.format(title="Afresh"))
 
-    with pytest.raises(ClientError):
+    with pytest.raises(WorkflowUnavailableError):
         deliver(event)
     assert started() == []
     batch_id = batch.objects_in(event)[0][0].batch_id
     orphan_id = str(stack.store.get_batch(batch_id).items[0].video_id)
-    assert stack.store.get_video(orphan_id).status is VideoStatus.QUEUED
+    assert stack.store.get_video(orphan_id).status is VideoStatus.FAILED, "no QUEUED video is left behind"
 
     again = deliver(event).batches[0]
 

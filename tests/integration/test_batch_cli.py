@@ -111,7 +111,12 @@ def test_every_video_failing_exits_4(capsys: pytest.CaptureFixture[str], tmp_pat
         (["lighthouse.fountain"], ["--poll-seconds", "0"], "--poll-seconds: '0' must be at least 1"),
         (["lighthouse.fountain"], ["--provider", "animatic", "--model", "gen4.5"], "belongs to provider"),
         (["lost.json"], [], "library/lost.fountain: no such file"),
-        (["loop.json"], [], "would start its own video"),
+        (["loop.json"], [], "screenplay 1: 'incoming/a.fountain' is not under library/"),
+        (
+            ["escape.json"],
+            [],
+            "screenplay 1: 'library/../lighthouse.fountain' has an empty, '.' or '..' part",
+        ),
         (["typo.json"], [], "screenplay 1: options: stlye: Extra inputs are not permitted"),
         (["empty.json"], [], "screenplays: List should have at least 1 item"),
     ],
@@ -125,6 +130,10 @@ def test_bad_input_exits_2_before_anything_starts(
     (tmp_path / "notes.fountain").write_text("Just notes, no scene.\n")
     (tmp_path / "lost.json").write_text(json.dumps({"screenplays": [{"key": "library/lost.fountain"}]}))
     (tmp_path / "loop.json").write_text(json.dumps({"screenplays": [{"key": "incoming/a.fountain"}]}))
+    # lighthouse.fountain is there, beside the manifest, but not in its library/ folder.
+    (tmp_path / "escape.json").write_text(
+        json.dumps({"screenplays": [{"key": "library/../lighthouse.fountain"}]})
+    )
     (tmp_path / "typo.json").write_text(
         json.dumps({"screenplays": [{"text": "INT. A - DAY\n", "options": {"stlye": "x"}}]})
     )

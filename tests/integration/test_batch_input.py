@@ -48,7 +48,8 @@ def stack() -> Iterator[LocalStack]:
             "options: poll_seconds",
         ),
         ("incoming/missing.json", manifest({"key": "library/missing.fountain"}), FAST, "does not exist"),
-        ("incoming/loop.json", manifest({"key": "incoming/x.fountain"}), FAST, "starts its own video"),
+        ("incoming/loop.json", manifest({"key": "incoming/x.fountain"}), FAST, "is not under library/"),
+        ("incoming/escape.json", manifest({"key": "library/../scripts/x.fountain"}), FAST, "'..' part"),
     ],
 )
 def test_bad_input_is_a_failed_item_with_its_message_and_the_handler_returns(

@@ -16,7 +16,7 @@ from tests.fakes.scripted_provider import ScriptedProvider
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"
 LIGHTHOUSE = REPO / "events" / "scripts" / "lighthouse.fountain"
-MANIFEST_KEYS = {"video_id", "status", "execution", "film", "scenes", "cost"}
+MANIFEST_KEYS = {"video_id", "status", "execution", "film", "scenes", "cost", "failure", "left_out"}
 SCENE_KEYS = {
     "number",
     "heading",
@@ -27,6 +27,7 @@ SCENE_KEYS = {
     "attempts",
     "failure_code",
     "failure",
+    "note",
 }
 
 

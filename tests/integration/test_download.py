@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import shutil
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -286,8 +288,8 @@ def test_memory_stays_flat_while_a_large_clip_streams(server: LocalServer) -> No
     assert peak < 8 * MIB, f"peak traced memory {peak / MIB:.1f} MiB for a 64 MiB clip"
 
 
-def test_a_clip_streams_into_s3_through_the_store(
-    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+def test_a_clip_streams_to_disk_and_into_s3_in_parts_through_the_store(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
@@ -297,8 +299,10 @@ def test_a_clip_streams_into_s3_through_the_store(
         session = boto3.session.Session(region_name="us-east-1")
         session.client("s3").create_bucket(Bucket="clips")
         store = FilmStore(StoreSettings(table_name="unused", bucket_name="clips"), session=session)
-        with open_download(server.url("/clip.mp4"), server.policy) as stream:
-            store.upload_stream("videos/v1/scene_001.mp4", stream)
+        spooled = tmp_path / "scene_001.mp4"
+        with open_download(server.url("/clip.mp4"), server.policy) as stream, spooled.open("wb") as file:
+            shutil.copyfileobj(stream, file, MIB)
+        store.upload_file("videos/v1/scene_001.mp4", spooled)  # 12 MiB: above boto3's multipart threshold
         stored = session.client("s3").get_object(Bucket="clips", Key="videos/v1/scene_001.mp4")
         assert sha256(stored["Body"].read()) == sha256(clip)
         assert stored["ContentType"] == "video/mp4"

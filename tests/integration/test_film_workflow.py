@@ -9,14 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from infra.local.stack import LocalStack
 from script_to_film import media
 from script_to_film.limits import EVENTS_PER_FILM, history_events
 from script_to_film.models import SceneStatus, VideoRecord, VideoStatus
 from script_to_film.providers import register_provider, reset_providers
+from script_to_film.store import FilmStore
 from script_to_film.submission import VideoOptions, start_video
 from script_to_film.workflow import MAX_SUBMITS_PER_SCENE, build_manifest
+from tests.fakes.faults import fail_when
 from tests.fakes.scripted_provider import ScriptedProvider
 
 SCREENPLAY = """Title: Four Rooms
@@ -143,23 +146,34 @@ def test_a_slow_task_times_out_and_is_cancelled_at_the_provider(stack: LocalStac
     assert video.status is VideoStatus.PARTIAL
 
 
-def test_a_store_that_crashes_after_uploading_is_retried_into_one_clip(stack: LocalStack) -> None:
-    provider = use(ScriptedProvider(crash_after_upload_once={1}))
+def test_a_store_that_loses_its_connection_after_uploading_is_retried_into_one_clip(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = use(ScriptedProvider())
 
-    video = run(stack)
+    def lost() -> BaseException:
+        return EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
-    assert provider.crashed == [1]
+    def marking_scene_one_succeeded(
+        video_id: str, number: int, status: SceneStatus, **fields: object
+    ) -> bool:
+        return number == 1 and status is SceneStatus.SUCCEEDED
+
+    with fail_when(
+        monkeypatch, FilmStore, "set_scene_status", lost, when=marking_scene_one_succeeded
+    ) as fault:
+        video = run(stack)
+
+    assert fault.fired == 1
     assert video.status is VideoStatus.SUCCEEDED
     assert video.scenes[0].status is SceneStatus.SUCCEEDED
     assert s3_keys(stack, video.id).count(f"videos/{video.id}/scene_001.mp4") == 1
     assert provider.submitted.count(1) == 1
     history = stack.history(str(video.execution_arn))
-    failed_stores = [
-        e
-        for e in history
-        if e["type"] == "TaskFailed" and "ConnectionResetError" in json.dumps(e, default=str)
+    retried = [
+        e for e in history if e["type"] == "TaskFailed" and "TransientAwsError" in json.dumps(e, default=str)
     ]
-    assert len(failed_stores) == 1
+    assert len(retried) == 1
 
 
 def test_selected_scenes_only(stack: LocalStack) -> None:

@@ -81,15 +81,17 @@ def test_the_film_is_made_paying_once_per_scene(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("STF_RUNWAY_CONCURRENCY", "4")
-    fake.fail_next(1, status=502, kind="create")  # one scene's first submit meets a 502
-    fake.fail_next(1, status=503, kind="task")  # and one poll a 503
+    # One scene's first submit is turned away (503 with Retry-After: nothing was made), one poll meets a 503.
+    fake.fail_next(1, status=503, kind="create", retry_after="1")
+    fake.fail_next(1, status=503, kind="task")
 
     status, manifest = run(capsys, screenplay, tmp_path)
 
     assert status == 0
     assert manifest["status"] == "SUCCEEDED"
     paid = fake.paid_creates("text_to_video")
-    assert len(paid) == 4, "each scene paid for once, the 502 retried without paying twice"
+    assert [call.status for call in fake.calls if call.method == "POST"].count(503) == 1
+    assert len(paid) == 4, "each scene paid for once, the 503 retried without paying twice"
     assert {scene["provider_task_id"] for scene in manifest["scenes"]} == {call.task_id for call in paid}
     assert [scene["attempts"] for scene in manifest["scenes"]] == [1, 1, 1, 1]
     assert manifest["cost"]["credits"] == 12 * sum(DURATIONS.values())
@@ -151,10 +153,64 @@ def test_moderation_throttling_resubmits_and_a_timeout_end_in_a_partial_film(
     )
 
     # Billed: the moderated generation, the bakery's second try (its INTERNAL failure is refunded)
-    # and the lighthouse. The cancelled task's charge is Runway's to report; it is not counted.
-    assert manifest["cost"]["credits"] == 12 * (DURATIONS[1] + DURATIONS[2] + DURATIONS[4])
+    # and the lighthouse. The task cancelled while running may still be billed and can never be
+    # read back: its last estimate is counted, and the scene says so.
+    assert manifest["cost"]["credits"] == 12 * (DURATIONS[1] + DURATIONS[2] + DURATIONS[3] + DURATIONS[4])
+    assert "may still be billed" in timed_out["note"]
     film = media.probe(tmp_path / manifest["video_id"] / "film.mp4")
     assert film.duration == pytest.approx(DURATIONS[2] + DURATIONS[4], abs=0.5)
+
+
+def test_a_create_accepted_behind_a_gateway_error_fails_its_scene_in_doubt_and_is_paid_once(
+    fake: FakeRunway,
+    screenplay: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STF_RUNWAY_CONCURRENCY", "4")
+    # Runway makes (and bills) these tasks, but the answers are lost behind a gateway error.
+    fake.on("bakery", Behaviour(latency=0.8, answer_status=502))
+    fake.on("observatory", Behaviour(latency=0.8, answer_status=504))
+
+    status, manifest = run(capsys, screenplay, tmp_path)
+
+    assert status == 3
+    assert manifest["status"] == "PARTIAL"
+    scenes = {scene["number"]: scene for scene in manifest["scenes"]}
+    assert [scenes[n]["status"] for n in (1, 2, 3, 4)] == ["SUCCEEDED", "FAILED", "FAILED", "SUCCEEDED"]
+    for number, words, answer in ((2, "bakery", 502), (3, "observatory", 504)):
+        assert scenes[number]["failure_code"] == "SUBMIT_IN_DOUBT"
+        assert f"HTTP {answer}" in scenes[number]["failure"]
+        creates = fake.creates_containing(words)
+        assert [call.status for call in creates] == [answer], f"{words}: one create, never resubmitted"
+        assert creates[0] in fake.paid_creates(), f"{words}: Runway made the task, and bills it"
+    assert fake.paid_prompts_containing("harbour") == fake.paid_prompts_containing("lighthouse") == 1
+    film = media.probe(tmp_path / manifest["video_id"] / "film.mp4")
+    assert film.duration == pytest.approx(DURATIONS[1] + DURATIONS[4], abs=0.5)
+
+
+def test_a_keyframe_animated_behind_a_gateway_error_fails_in_doubt_and_is_never_animated_again(
+    fake: FakeRunway,
+    screenplay: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STF_RUNWAY_CONCURRENCY", "2")
+    fake.on("harbour", Behaviour(latency=0.8, answer_status=504), endpoint="image_to_video")
+
+    status, manifest = run(capsys, screenplay, tmp_path, "--model", "gen4_turbo", "--scenes", "1,2")
+
+    assert status == 3
+    assert manifest["status"] == "PARTIAL"
+    harbour, bakery = manifest["scenes"]
+    assert (harbour["status"], harbour["failure_code"]) == ("FAILED", "SUBMIT_IN_DOUBT")
+    assert bakery["status"] == "SUCCEEDED"
+    animations = [call for call in fake.creates_containing("harbour") if call.path == "/v1/image_to_video"]
+    assert [call.status for call in animations] == [504], (
+        "the poll that animates is never retried into a second"
+    )
 
 
 def test_gen4_turbo_films_from_keyframes(

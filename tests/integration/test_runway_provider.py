@@ -272,17 +272,44 @@ def test_a_429_with_retry_after_is_transient(fake: FakeRunway, provider: RunwayP
     assert provider.submit(make_job())
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_a_5xx_on_create_is_transient_and_never_repeated_by_the_sdk(
+def test_a_503_with_retry_after_is_transient_and_the_retry_is_paid_once(
+    fake: FakeRunway, provider: RunwayProvider
+) -> None:
+    fake.fail_next(1, status=503, retry_after="1")
+
+    with pytest.raises(TransientProviderError) as unavailable:
+        provider.submit(make_job())
+    assert unavailable.value.code == "UNAVAILABLE"
+    assert provider.submit(make_job())
+
+    assert [call.status for call in fake.calls] == [503, 200], "the SDK did not retry on its own"
+    assert len(fake.paid_creates()) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
+def test_any_other_error_answer_to_a_create_is_in_doubt_and_never_repeated(
     fake: FakeRunway, provider: RunwayProvider, status: int
 ) -> None:
     fake.fail_next(1, status=status)
 
-    with pytest.raises(TransientProviderError):
+    with pytest.raises(SubmitInDoubtError):
         provider.submit(make_job())
 
-    assert [call.status for call in fake.calls] == [status]
-    assert fake.paid_creates() == []
+    assert [call.status for call in fake.calls] == [status], "the SDK did not retry"
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_create_runway_accepted_behind_a_gateway_error_is_in_doubt(
+    fake: FakeRunway, provider: RunwayProvider, status: int
+) -> None:
+    fake.on("harbour", Behaviour(latency=0.4, answer_status=status))
+
+    with pytest.raises(SubmitInDoubtError, match=f"HTTP {status}"):
+        provider.submit(make_job("a harbour at dawn"))
+
+    (paid,) = fake.paid_creates()
+    assert paid.status == status, "the task exists and is billed, though the answer was an error"
+    assert fake.creates_containing("harbour") == [paid]
 
 
 def test_a_5xx_blip_on_status_is_absorbed_and_an_outage_is_transient(
@@ -483,6 +510,53 @@ def test_a_video_create_claimed_and_never_recorded_is_not_tried_again(fake: Fake
         provider.status(keyframe_id)
 
     assert fake.paid_creates("image_to_video") == []
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_video_create_in_doubt_keeps_its_claim_so_a_retried_poll_never_creates_again(
+    fake: FakeRunway, status: int
+) -> None:
+    job = make_job("a harbour", model="gen4_turbo")
+    claims = MemoryClaims()
+    provider = keyframe_provider(job, claims)
+    fake.on("harbour", Behaviour(latency=0.4, answer_status=status), endpoint="image_to_video")
+    keyframe_id = provider.submit(job)
+    task = KeyframeTask.parse(keyframe_id)
+    assert task is not None
+    while fake.snapshot(task.image_task)["status"] != "SUCCEEDED":
+        time.sleep(0.05)
+
+    with pytest.raises(SubmitInDoubtError, match=f"HTTP {status}"):
+        provider.status(keyframe_id)
+    with pytest.raises(SubmitInDoubtError, match="never recorded"):
+        provider.status(keyframe_id)  # CheckScene delivered again
+
+    (video_create,) = fake.creates_containing("harbour")[1:]
+    assert (video_create.path, video_create.status) == ("/v1/image_to_video", status)
+    assert fake.paid_creates("image_to_video") == [video_create]
+    assert claims.claims == {(job.video_id, f"KEYFRAME#001#{task.image_task}"): None}, "claimed, unrecorded"
+
+
+def test_a_video_create_runway_turned_away_gives_its_claim_back(fake: FakeRunway) -> None:
+    job = make_job("a harbour", model="gen4_turbo")
+    claims = MemoryClaims()
+    provider = keyframe_provider(job, claims)
+    keyframe_id = provider.submit(job)
+    task = KeyframeTask.parse(keyframe_id)
+    assert task is not None
+    while fake.snapshot(task.image_task)["status"] != "SUCCEEDED":
+        time.sleep(0.05)
+    fake.fail_next(1, status=429, retry_after="1")
+
+    with pytest.raises(TransientProviderError):
+        provider.status(keyframe_id)
+    assert claims.claims == {}
+    animating = provider.status(keyframe_id)  # the retried poll
+
+    assert KeyframeTask.parse(animating.id) == KeyframeTask(
+        job.video_id, 1, task.image_task, 5, fake.paid_creates("image_to_video")[0].task_id
+    )
+    assert [call.status for call in fake.calls if call.path == "/v1/image_to_video"] == [429, 200]
 
 
 def test_gen45_takes_the_keyframe_path_when_the_job_asks(fake: FakeRunway) -> None:

@@ -154,3 +154,13 @@ def test_a_free_film_fits_a_zero_budget() -> None:
 def test_a_budget_must_be_an_amount(budget: float) -> None:
     with pytest.raises(InvalidOptionError, match="budget"):
         check_budget(estimate([shot(1, 2)]), budget)
+
+
+def test_a_keyframe_run_of_a_text_to_video_model_pays_for_its_images_too() -> None:
+    shots = [shot(1, 5), shot(2, 5)]
+
+    plain = estimate(shots)
+    keyframed = estimate(shots, keyframe=True)
+
+    assert [line.keyframe_credits for line in keyframed.scenes] == [5, 5]  # a 720p keyframe costs 5
+    assert keyframed.credits == plain.credits + 10

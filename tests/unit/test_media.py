@@ -478,3 +478,53 @@ def test_importing_media_does_not_load_ffmpeg() -> None:
     code = "import sys, script_to_film.media; print('imageio_ffmpeg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# Checking a clip before it counts ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def whole_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4-second clip from another encoder, index first, as a provider's would be."""
+    path = tmp_path_factory.mktemp("verify") / "whole.mp4"
+    args = [FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=24:d=4"]
+    args += ["-c:v", "libx264", "-preset", "veryfast", "-movflags", "+faststart", "-y", str(path)]
+    subprocess.run(args, check=True, capture_output=True)
+    return path
+
+
+def test_a_whole_clip_of_the_asked_length_passes(whole_clip: Path) -> None:
+    info = media.verify_clip(whole_clip, expected_seconds=4)
+
+    assert info.duration == pytest.approx(4, abs=0.1)
+
+
+def test_a_clip_within_the_tolerance_passes(whole_clip: Path) -> None:
+    # 4 s asked as 4.6: within 0.5 s + 5 %, as a provider rounding to its frames would be.
+    assert media.verify_clip(whole_clip, expected_seconds=4.6).duration < 4.6
+
+
+def test_a_clip_cut_short_in_transfer_is_refused_though_its_index_says_four_seconds(
+    whole_clip: Path, tmp_path: Path
+) -> None:
+    data = whole_clip.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    assert media.probe(cut).duration == pytest.approx(4, abs=0.1), "the index is whole"
+
+    with pytest.raises(media.InvalidClipError, match="cut short or corrupt"):
+        media.verify_clip(cut, expected_seconds=4)
+
+
+def test_a_clip_of_the_wrong_length_is_refused(whole_clip: Path) -> None:
+    with pytest.raises(media.InvalidClipError, match=r"4\.\d\d s long; 10 s"):
+        media.verify_clip(whole_clip, expected_seconds=10)
+
+
+@pytest.mark.parametrize("content", [b"", b"<html>Access denied</html>", b"\x00\x00\x00\x18ftypmp42" * 10])
+def test_what_is_not_a_video_is_refused(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(content)
+
+    with pytest.raises(media.InvalidClipError, match="not a readable video"):
+        media.verify_clip(path, expected_seconds=4)

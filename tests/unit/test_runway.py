@@ -361,6 +361,8 @@ def _connection_error(cause: Exception) -> runwayml.APIConnectionError:
         (401, "AUTH", "Invalid API key"),
         (403, "FORBIDDEN", "Model variant gen3a_turbo is not available"),
         (404, "NOT_FOUND", "Not found"),
+        (422, "INVALID_REQUEST", "promptText is too long"),
+        (409, "HTTP_409", "conflict"),
     ],
 )
 def test_a_refused_create_is_permanent_and_says_why(status: int, code: str, detail: str) -> None:
@@ -382,44 +384,81 @@ def test_a_429_without_retry_after_is_the_daily_cap() -> None:
 
 
 @pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (_status_error(429, headers={"Retry-After": "7"}), "RATE_LIMITED"),
+        (_status_error(429, headers={"retry-after-ms": "1500"}), "RATE_LIMITED"),
+        (_status_error(503, headers={"Retry-After": "30"}), "UNAVAILABLE"),
+        (_status_error(503, headers={"retry-after-ms": "500"}), "UNAVAILABLE"),
+        (_connection_error(httpx.ConnectError("refused")), "CONNECTION"),
+        (_connection_error(httpx.ConnectTimeout("slow to connect")), "CONNECTION"),
+        (_connection_error(httpx.PoolTimeout("no free connection")), "CONNECTION"),
+    ],
+    ids=[
+        "429-retry-after",
+        "429-retry-after-ms",
+        "503-retry-after",
+        "503-retry-after-ms",
+        "connect",
+        "connect-timeout",
+        "pool-timeout",
+    ],
+)
+def test_only_a_create_runway_certainly_never_took_is_transient(error: runwayml.APIError, code: str) -> None:
+    failure = create_error(error, "text_to_video gen4.5")
+
+    assert type(failure) is TransientProviderError
+    assert failure.code == code
+
+
+def _unreadable_answer() -> runwayml.APIResponseValidationError:
+    request = httpx.Request("POST", "https://api.dev.runwayml.com/v1/text_to_video")
+    response = httpx.Response(200, request=request, text="<html>not JSON</html>")
+    return runwayml.APIResponseValidationError(response=response, body=response.text)
+
+
+@pytest.mark.parametrize(
     "error",
     [
-        _status_error(429, headers={"Retry-After": "7"}),
-        _status_error(429, headers={"retry-after-ms": "1500"}),
         _status_error(408),
         _status_error(500),
         _status_error(502),
         _status_error(503),
         _status_error(504),
-        _connection_error(httpx.ConnectError("refused")),
-        _connection_error(httpx.ConnectTimeout("slow to connect")),
+        _status_error(502, headers={"Retry-After": "5"}),
+        _status_error(504, headers={"Retry-After": "5"}),
+        _status_error(599),
+        _connection_error(httpx.ReadTimeout("no answer")),
+        _connection_error(httpx.WriteTimeout("half sent")),
+        _connection_error(httpx.RemoteProtocolError("dropped")),
+        _connection_error(httpx.ReadError("reset")),
+        _unreadable_answer(),
     ],
     ids=[
-        "429-retry-after",
-        "429-retry-after-ms",
         "408",
         "500",
         "502",
-        "503",
+        "503-without-retry-after",
         "504",
-        "connect",
-        "connect-timeout",
+        "502-retry-after",
+        "504-retry-after",
+        "599",
+        "read-timeout",
+        "write-timeout",
+        "dropped",
+        "reset",
+        "unreadable-answer",
     ],
 )
-def test_a_create_that_runway_never_took_is_transient(error: runwayml.APIError) -> None:
-    assert type(create_error(error, "text_to_video gen4.5")) is TransientProviderError
+def test_a_create_sent_without_proof_nothing_was_made_is_in_doubt_never_repeated(
+    error: runwayml.APIError,
+) -> None:
+    failure = create_error(error, "text_to_video gen4.5")
 
-
-@pytest.mark.parametrize(
-    "cause",
-    [httpx.ReadTimeout("no answer"), httpx.RemoteProtocolError("dropped"), httpx.ReadError("reset")],
-    ids=["read-timeout", "dropped", "reset"],
-)
-def test_a_create_sent_without_an_answer_is_in_doubt_never_repeated(cause: Exception) -> None:
-    failure = create_error(_connection_error(cause), "text_to_video gen4.5")
-
-    assert isinstance(failure, SubmitInDoubtError)
+    assert type(failure) is SubmitInDoubtError, "the workflow maps the class name to SUBMIT_IN_DOUBT"
     assert not isinstance(failure, TransientProviderError)
+    assert "not sent again" in str(failure)
+    assert API_KEY not in str(failure)
 
 
 @pytest.mark.parametrize(

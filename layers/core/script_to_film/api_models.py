@@ -172,7 +172,12 @@ class VideoCreate(_Request):
     max_budget_usd: float | None = Field(
         default=None, ge=0, allow_inf_nan=False, description="Refused (422) when the estimate is over it"
     )
-    poll_seconds: int = Field(default=10, ge=1, le=300, description="Seconds between status checks")
+    poll_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=300,
+        description="Seconds between status checks; default: the provider's (animatic 1, runway 10)",
+    )
     scene_timeout_seconds: int = Field(
         default=300, ge=1, le=86_400, description="A scene gives up after this"
     )
@@ -193,7 +198,15 @@ class VideoSceneView(BaseModel):
     clip_url: str | None = Field(description="Presigned URL of the scene's clip, once it is stored")
     estimated_credits: float
     credits: float | None = Field(description="What the provider charged, once it says")
+    note: str | None = Field(
+        default=None, description="What else happened worth knowing (a cancel the provider did not confirm)"
+    )
     updated_at: str | None
+
+
+class LeftOutView(BaseModel):
+    scene: int
+    reason: str = Field(description="Why the scene's stored clip could not go into the film")
 
 
 class VideoCost(BaseModel):
@@ -237,6 +250,14 @@ class VideoDetail(VideoSummary):
     film_url: str | None = Field(description="Presigned URL of the film, once it is assembled")
     urls_expire_at: str | None = Field(description="When `film_url` and the clip URLs stop working")
     execution: str | None = Field(description="The Step Functions execution ARN")
+    failure: str | None = Field(
+        default=None,
+        description="Why the video failed or was cancelled, when no scene says it (e.g. the film "
+        "could not be assembled: its clips are kept)",
+    )
+    left_out: list[LeftOutView] = Field(
+        default_factory=list, description="Scenes whose clip was stored but could not go into the film"
+    )
 
 
 class VideoScenePage(BaseModel):

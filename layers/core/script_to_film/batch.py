@@ -2,8 +2,9 @@
 
 What starts what
     `incoming/<name>.fountain` starts one video of that screenplay. `incoming/<name>.json` is a
-    manifest (`BatchManifest`) listing several screenplays, each given by the key of an object in
-    the same bucket or inline as text, with options. Either way the object version is one batch:
+    manifest (`BatchManifest`) listing several screenplays, each given by the key of an object
+    under `library/` in the same bucket or inline as text, with options. Either way the object
+    version is one batch:
     every screenplay in it is started through `submission.start_video`, the path the API and
     `stf run` take, so the same inputs are refused the same way. Options come, each level
     overriding the one before, from `VideoOptions`' defaults, the uploaded object's metadata
@@ -26,9 +27,12 @@ Exactly once per object version
 What the handler raises, and what it returns
     Bad input is permanent: an object that is gone, too large, not UTF-8 or without scenes, a
     manifest that is not JSON or breaks the schema, unknown or invalid options, an estimate over
-    budget. It is recorded in the batch as a failed item with its message, and the handler
-    returns normally; raising would only make Lambda retry a poison message. Records that are not
-    for this trigger (other prefixes, suffixes or event types) are ignored. What may pass raises:
+    budget, a listed key outside `library/` (`library_key_problem`), an object S3 refuses to
+    read (AccessDenied, NoSuchKey and any other error S3 answers that is not a throttle, a timeout
+    or a 5xx). It is recorded in the batch as a failed item with its message, the other
+    screenplays still start, and the handler returns normally; raising would only make Lambda
+    retry a poison message, and the batch would never leave STARTING. Records that are not for
+    this trigger (other prefixes, suffixes or event types) are ignored. What may pass raises:
     DynamoDB, S3 or Step Functions errors (throttling, 5xx, timeouts) and a lost lease, so that
     Lambda's asynchronous retries (twice, then the on-failure destination) run the delivery again,
     and the claims make that rerun start only what is missing.
@@ -48,7 +52,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -87,6 +93,9 @@ from script_to_film.store import (
 from script_to_film.submission import VideoOptions, start_video
 
 INCOMING_PREFIX = "incoming/"
+LIBRARY_PREFIX = "library/"
+"""The only prefix a manifest may list screenplays under: on AWS the trigger may read nothing
+else in the bucket but the uploads themselves."""
 SCREENPLAY_SUFFIX = ".fountain"
 MANIFEST_SUFFIX = ".json"
 OPTIONS_METADATA = "stf-options"
@@ -309,7 +318,7 @@ class ManifestScreenplay(BaseModel):
         default=None,
         min_length=1,
         max_length=1024,
-        description="an object in the manifest's bucket, outside incoming/ (e.g. library/a.fountain)",
+        description="an object in the manifest's bucket under library/ (e.g. library/a.fountain)",
     )
     text: str | None = Field(default=None, min_length=1, description="the Fountain text itself")
     options: dict[str, Any] = Field(default_factory=dict, description="VideoOptions for this screenplay")
@@ -353,6 +362,34 @@ def parse_manifest(data: bytes, where: str) -> BatchManifest:
         return BatchManifest.model_validate(document)
     except ValidationError as error:
         raise BatchInputError(f"{where}: {describe(error)}") from None
+
+
+_UNSAFE_IN_KEY = re.compile(r"[\\%\x00-\x1f\x7f-\x9f]")
+"""Backslash (a separator to Windows and to some decoders), percent (an escape to URL decoders:
+`%2e%2e` is `..` to them) and control characters, NUL among them."""
+
+
+def library_key_problem(key: str) -> str | None:
+    """Why a manifest may not list `key`, or None for a plain key under `library/`.
+
+    S3 takes a key literally, but what reads it is not only S3: IAM grants it by pattern, `stf
+    batch` finds it on the local disk, and a proxy or a decoder may normalise it on the way. So
+    only a key that means the same to all of them passes: `library/` and then names separated by
+    single `/`, none of them `.` or `..`, with no backslash, percent sign or control character
+    anywhere; and the same holds of its Unicode compatibility form (fullwidth dots and slashes
+    become `.` and `/` there). Nothing is decoded.
+    """
+    for form in (key, unicodedata.normalize("NFKC", key)):
+        if _UNSAFE_IN_KEY.search(form):
+            return f"{key!r} holds a backslash, a percent sign or a control character; list its plain key"
+        if not form.startswith(LIBRARY_PREFIX):
+            return (
+                f"{key!r} is not under {LIBRARY_PREFIX}: list screenplays kept there by key, "
+                "or give their text"
+            )
+        if any(segment in ("", ".", "..") for segment in form[len(LIBRARY_PREFIX) :].split("/")):
+            return f"{key!r} has an empty, '.' or '..' part: list the plain key of an object"
+    return None
 
 
 def merge_options(*layers: Mapping[str, Any]) -> BatchVideoOptions:
@@ -630,14 +667,9 @@ def _plan_entry(
     if key is None:
         text = str(entry.text)
         return _Planned(number, name, None, read=lambda: text.encode("utf-8"), options=options)
-    if triggers_batch(key):
-        return _Planned(
-            number,
-            name,
-            key,
-            error=f"{key} starts its own video when it is uploaded; list screenplays kept outside "
-            f"{INCOMING_PREFIX} (e.g. library/), or give their text",
-        )
+    problem = library_key_problem(key)
+    if problem is not None:
+        return _Planned(number, name, key, error=problem)
     return _Planned(
         number,
         name,
@@ -652,9 +684,48 @@ def _read(store: FilmStore, bucket: str, key: str, version_id: str | None, limit
         found = store.read_object(bucket, key, version_id, limit)
     except NotFoundError as error:
         raise BatchInputError(str(error)) from None
+    except store.s3.exceptions.ClientError as error:
+        if _may_pass(error):
+            raise
+        problem = error.response.get("Error", {})
+        raise BatchInputError(
+            f"s3://{bucket}/{key} cannot be read: {problem.get('Code')} ({problem.get('Message')})"
+        ) from None
     if found.truncated:
         raise BatchInputError(f"{key} is larger than {limit:,} bytes")
     return found
+
+
+_S3_RETRY_CODES = frozenset(
+    {
+        # botocore's own transient and throttling codes for S3 …
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        # … and the function's own credentials or clock, which the next invocation has afresh.
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "RequestTimeTooSkewed",
+    }
+)
+
+
+def _may_pass(error: Any) -> bool:
+    """Whether an error S3 answered is one a later delivery may not meet (throttling, timeouts,
+    5xx), rather than this object's own (AccessDenied, NoSuchBucket, InvalidObjectState, …)."""
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    code = error.response.get("Error", {}).get("Code")
+    return code in _S3_RETRY_CODES or (isinstance(status, int) and (status >= 500 or status == 429))
 
 
 def _start_item(store: BatchStore, batch: BatchRecord, planned: _Planned) -> str | None:

@@ -2,7 +2,8 @@
 embedded local stack.
 
 Every file is checked first (a screenplay that cannot be filmed, a manifest that breaks the
-schema, a listed screenplay that is missing: exit 2, nothing started). Then each one is uploaded
+schema, a listed screenplay that is missing or not a plain key under `library/`, which is never
+looked for outside the manifest's `library/` folder: exit 2, nothing started). Then each one is uploaded
 to `incoming/` with the command line's options as its `stf-options` metadata (a manifest's own
 defaults and options take precedence over them), together with the screenplays a manifest lists
 by key, read from the manifest's folder laid out like the bucket (`library/a.fountain` beside
@@ -37,10 +38,10 @@ from script_to_film.batch import (
     DeliveryResult,
     batch_status,
     describe,
+    library_key_problem,
     merge_options,
     parse_manifest,
     s3_notification,
-    triggers_batch,
 )
 from script_to_film.cli import read_input_file
 from script_to_film.errors import InvalidInputError
@@ -146,10 +147,9 @@ def _check_manifest(path: Path, body: bytes, base: VideoOptions) -> dict[str, by
         if entry.key is None:
             _check(where, str(entry.text).encode("utf-8"), options)
             continue
-        if triggers_batch(entry.key):
-            raise BatchUsageError(
-                f"{where}: {entry.key} would start its own video; keep it outside {INCOMING_PREFIX}"
-            )
+        problem = library_key_problem(entry.key)
+        if problem is not None:
+            raise BatchUsageError(f"{where}: {problem}")
         local = path.parent / entry.key
         text = read_input_file(local)
         _check(str(local), text, options)

@@ -105,7 +105,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
     )
-    run.add_argument("--poll-seconds", type=_positive_int, default=10, help="seconds between status polls")
+    run.add_argument(
+        "--poll-seconds",
+        type=_positive_int,
+        help="seconds between status polls (default: animatic 1, runway 10)",
+    )
     run.add_argument(
         "--scene-timeout", type=_positive_int, default=300, help="seconds before a scene gives up"
     )
@@ -127,7 +131,11 @@ def _build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
     )
-    batch.add_argument("--poll-seconds", type=_positive_int, help="seconds between status polls (default 10)")
+    batch.add_argument(
+        "--poll-seconds",
+        type=_positive_int,
+        help="seconds between status polls (default: animatic 1, runway 10)",
+    )
     batch.add_argument(
         "--scene-timeout", type=_positive_int, help="seconds before a scene gives up (default 300)"
     )

@@ -47,12 +47,14 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _keyframe_credits(model: VideoModel, ratio: str) -> Decimal:
-    return Decimal(get_image_model().credits_for(ratio)) if model.needs_keyframe else Decimal(0)
+def _keyframe_credits(model: VideoModel, ratio: str, keyframe: bool) -> Decimal:
+    needed = keyframe or model.needs_keyframe
+    return Decimal(get_image_model().credits_for(ratio)) if needed else Decimal(0)
 
 
-def estimate(shots: Sequence[Shot], *, model: str | None = None) -> Estimate:
-    """The cost of generating `shots`, all of one model (`model` names it when there are none).
+def estimate(shots: Sequence[Shot], *, model: str | None = None, keyframe: bool = False) -> Estimate:
+    """The cost of generating `shots`, all of one model (`model` names it when there are none),
+    with a keyframe image per shot when the model needs one or `keyframe` asks for one.
 
     Raises UnknownModelError for a model not in the catalog, and InvalidOptionError when the
     shots mix models or ask for a clip length their model does not make.
@@ -69,8 +71,8 @@ def estimate(shots: Sequence[Shot], *, model: str | None = None) -> Estimate:
             raise InvalidOptionError(
                 f"scene {shot.scene}: {chosen.id} makes clips of {allowed} seconds, not {shot.duration}"
             )
-        keyframe = _keyframe_credits(chosen, shot.ratio)
-        credits = Decimal(chosen.credits_per_second) * shot.duration + keyframe
+        image = _keyframe_credits(chosen, shot.ratio, keyframe)
+        credits = Decimal(chosen.credits_per_second) * shot.duration + image
         total += credits
         lines.append(
             SceneEstimate(
@@ -78,7 +80,7 @@ def estimate(shots: Sequence[Shot], *, model: str | None = None) -> Estimate:
                 duration=shot.duration,
                 credits=_number(credits),
                 usd=float(usd(credits)),
-                keyframe_credits=_number(keyframe),
+                keyframe_credits=_number(image),
             )
         )
     return Estimate(

@@ -1,4 +1,5 @@
-"""Fetch a provider's finished clip as a stream for `FilmStore.upload_stream` (promise 15).
+"""Fetch a provider's finished clip as a stream, which StoreClip spools to disk, checks and
+uploads (promise 15).
 
 A provider hands back a short-lived, signed URL of an address someone else chose, so this is the
 one place where the project must not be talked into fetching something else:

@@ -12,10 +12,10 @@ STEP_FUNCTIONS_HISTORY_LIMIT = 25_000
 HISTORY_HEADROOM = 0.9
 """Keep 10 % of the history for Lambda service retries, which add five events each."""
 
-EVENTS_PER_SCENE = 17
+EVENTS_PER_SCENE = 21
 """Per scene, outside the poll loop: the iteration's start and end, SubmitScene and StoreClip
-(each TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited) and the
-Choice that sends the scene to StoreClip."""
+(each TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited), the Choice
+that sends the scene to StoreClip, the Choice after it (IsClipStored) and SceneFilmed."""
 
 EVENTS_PER_POLL = 9
 """One turn of the poll loop: WaitForProvider (2 events), CheckScene (5), IsSceneDone (2)."""
@@ -42,6 +42,16 @@ def max_scenes(max_polls: int, max_submits: int) -> int:
     budget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_HEADROOM - EVENTS_PER_FILM
     per_scene = history_events(1, max_polls, max_submits) - EVENTS_PER_FILM
     return max(0, min(MAX_SCENES, int(budget // per_scene)))
+
+
+EXECUTION_TIMEOUT_SECONDS = 86_400
+"""The film state machine's TimeoutSeconds (24 h); the infra tests check the ASL says the same."""
+
+SCENE_TASKS_WORST_SECONDS = 60 + 300
+"""A scene's tasks outside the poll loop at their TimeoutSeconds: SubmitScene and StoreClip."""
+
+FILM_TASKS_WORST_SECONDS = 60 + 900 + 60
+"""The film's own tasks at their TimeoutSeconds: LoadShots, AssembleFilm and Finalize."""
 
 
 MAX_SCRIPT_SCENES = 2_000

@@ -64,6 +64,16 @@ class MediaError(ScriptToFilmError):
         self.stderr_tail = stderr_tail
 
 
+class InvalidClipError(MediaError):
+    """A clip that cannot count: not a video, of the wrong length, or cut short (INVALID_CLIP)."""
+
+
+CLIP_DURATION_TOLERANCE_SECONDS = 0.5
+CLIP_DURATION_TOLERANCE_SHARE = 0.05
+"""A clip may be this much (0.5 s plus 5 %) longer or shorter than asked: providers round to
+their frame rate and encoders pad the last frame, but a clip cut short is refused."""
+
+
 class ClipInfo(BaseModel):
     """What `ffmpeg -i` says about a clip's first video and first audio stream."""
 
@@ -580,6 +590,34 @@ def probe(path: Path) -> ClipInfo:
     if "Input #0" not in stderr:
         raise MediaError(f"cannot read {path.name}", stderr_tail=_tail(stderr))
     return _parse_probe(stderr, _video_config_digest(path), path.name)
+
+
+def verify_clip(path: Path, expected_seconds: float) -> ClipInfo:
+    """Check a clip before it counts: a video stream ffmpeg reads, about `expected_seconds` long,
+    and every frame decodable to the end (a clip cut short in transfer keeps its index, so only a
+    full decode tells). Raises `InvalidClipError` saying what is wrong."""
+    try:
+        info = probe(path)
+    except MediaError as error:
+        raise InvalidClipError(f"not a readable video: {error}") from error
+    tolerance = CLIP_DURATION_TOLERANCE_SECONDS + CLIP_DURATION_TOLERANCE_SHARE * expected_seconds
+    if abs(info.duration - expected_seconds) > tolerance:
+        raise InvalidClipError(
+            f"the clip is {info.duration:.2f} s long; "
+            f"{expected_seconds:g} s (± {tolerance:.2f} s) was asked for"
+        )
+    decoded = _run_ffmpeg(
+        ["-v", "error", "-xerror", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
+        what=f"decoding {path.name}",
+        timeout=60 + 2 * info.duration,
+        check=False,
+    )
+    if decoded.returncode != 0:
+        tail = _tail(decoded.stderr.decode("utf-8", "replace"))
+        raise InvalidClipError(
+            "the clip is cut short or corrupt: its frames do not decode to the end", stderr_tail=tail
+        )
+    return info
 
 
 def _parse_probe(stderr: str, config_digest: str | None, name: str) -> ClipInfo:

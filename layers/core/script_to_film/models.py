@@ -174,7 +174,16 @@ class SceneRecord(BaseModel):
     estimated_credits: float = 0
     credits: float | None = None
     progress: float | None = None
+    note: str | None = None
+    """What else happened to the scene worth knowing, e.g. a cancel the provider did not confirm."""
     updated_at: str | None = None
+
+
+class LeftOut(BaseModel):
+    """A scene whose stored clip the assembly could not read, so the film goes on without it."""
+
+    scene: int
+    reason: str
 
 
 class VideoRecord(BaseModel):
@@ -200,6 +209,13 @@ class VideoRecord(BaseModel):
     manifest_key: str | None = None
     batch_id: str | None = None
     """The S3 batch that started this video, whose summary Finalize brings up to date."""
+    failure: str | None = None
+    """Why the video ended FAILED or CANCELLED when no scene says it (the film could not be
+    assembled, the workflow could not be started, the execution was stopped or timed out)."""
+    left_out: list[LeftOut] = Field(default_factory=list)
+    request_digest: str | None = None
+    """A digest of the request that made the video under an Idempotency-Key: a retry of that key
+    with another request is refused, even after its idempotency record is gone."""
     created_at: str
     updated_at: str | None = None
     scenes: list[SceneRecord] = Field(default_factory=list)

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -55,6 +55,8 @@ from script_to_film.models import (
 from script_to_film.status import scene_sources, video_sources
 
 BY_KIND_INDEX = "by_kind"
+LIVE_VIDEO = frozenset({VideoStatus.QUEUED, VideoStatus.RUNNING})
+"""A video for which provider calls may still be made."""
 CLIP_CONTENT_TYPE = "video/mp4"
 PRESIGNED_URL_MAX_SECONDS = 3600
 """Presigned URLs live an hour at most: long enough to download a film, short enough that a
@@ -67,6 +69,60 @@ class NotFoundError(ScriptToFilmError):
 
 class InvalidPageTokenError(InvalidInputError):
     """A page token that this store did not hand out (or one for another listing)."""
+
+
+class VideoEndedError(ScriptToFilmError):
+    """The video is no longer QUEUED or RUNNING (cancelled, or ended by the cleanup): nothing more
+    is paid for it. A claim on a paid provider call is refused with this error."""
+
+
+class TransientAwsError(ScriptToFilmError):
+    """An AWS call failed in a way worth retrying (throttling, a 5xx, a dropped connection, a
+    transaction conflict): the workflow's Retry matches this class name, never `States.TaskFailed`."""
+
+
+_TRANSIENT_AWS_CODES = frozenset(
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "SlowDown",
+        "ThrottledException",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "TransactionConflict",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    }
+)
+
+
+def is_transient_aws_error(error: BaseException) -> bool:
+    """Whether an exception from boto3 (or one raised while handling it, as boto3's
+    `S3UploadFailedError` is) is throttling, a server error or a lost connection."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | HTTPClientError):
+            return True
+        if isinstance(current, ClientError):
+            response = current.response
+            code = str(response.get("Error", {}).get("Code", ""))
+            status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            reasons = {str(reason.get("Code")) for reason in response.get("CancellationReasons") or []}
+            return code in _TRANSIENT_AWS_CODES or status >= 500 or bool(reasons & _TRANSIENT_AWS_CODES)
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class SubmitInDoubtError(ScriptToFilmError):
@@ -214,6 +270,10 @@ def _decode_page_token(token: str, kind: str) -> dict[str, str]:
 
 class FilmStore:
     """The only place that reads and writes the project's table and bucket."""
+
+    transfer_config: Any = None
+    """boto3's `TransferConfig` for file uploads and downloads; None keeps its defaults
+    (multipart above 8 MiB)."""
 
     def __init__(self, settings: StoreSettings, *, session: Any = None) -> None:
         self.settings = settings
@@ -379,6 +439,12 @@ class FilmStore:
 
     # Executions --------------------------------------------------------------------------------
 
+    def execution_arn(self, video_id: str) -> str:
+        """The ARN the video's execution has or will have: executions are named after videos."""
+        if not self.settings.state_machine_arn:
+            raise RuntimeError("STF_STATE_MACHINE_ARN is not set")
+        return self.settings.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{video_id}"
+
     def start_execution(self, video_id: str, execution_input: Mapping[str, Any]) -> str:
         """Start the film workflow; the execution is named after the video, so a repeated start
         of the same video cannot make a second run."""
@@ -390,12 +456,15 @@ class FilmStore:
             stateMachineArn=self.settings.state_machine_arn, name=video_id, input=json.dumps(execution_input)
         )
         arn = str(response["executionArn"])
+        self.record_execution(video_id, arn)
+        return arn
+
+    def record_execution(self, video_id: str, execution_arn: str) -> None:
         self.table.update_item(
             Key={"pk": f"VIDEO#{video_id}", "sk": "VIDEO"},
             UpdateExpression="SET execution_arn = :a",
-            ExpressionAttributeValues={":a": arn},
+            ExpressionAttributeValues={":a": execution_arn},
         )
-        return arn
 
     def stop_execution(self, execution_arn: str, cause: str) -> None:
         """Stop a running execution; one that has already ended is left as it is."""
@@ -439,7 +508,11 @@ class FilmStore:
         from boto3.dynamodb.conditions import Key
 
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"VIDEO#{video_id}")}
+        # Read consistently: a cancel must see the task a submit has just recorded.
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"VIDEO#{video_id}"),
+            "ConsistentRead": True,
+        }
         while True:
             page = self.table.query(**kwargs)
             items.extend(page["Items"])
@@ -482,11 +555,39 @@ class FilmStore:
             {"pk": f"VIDEO#{video_id}", "sk": "VIDEO"}, status.value, video_sources(status), fields
         )
 
+    def update_video(self, video_id: str, **fields: Any) -> None:
+        """Record facts about a video that do not change its status (its manifest's key)."""
+        self._conditional_update({"pk": f"VIDEO#{video_id}", "sk": "VIDEO"}, None, None, fields)
+
     def set_scene_status(self, video_id: str, number: int, status: SceneStatus, **fields: Any) -> bool:
         """Move a scene to `status` if the transition table allows it; False when refused."""
         return self._conditional_update(
             {"pk": f"VIDEO#{video_id}", "sk": scene_sk(number)}, status.value, scene_sources(status), fields
         )
+
+    def set_scene_status_if_task(
+        self, video_id: str, number: int, status: SceneStatus, task_id: str | None, **fields: Any
+    ) -> bool:
+        """`set_scene_status`, only while the scene's provider task is still `task_id` (None: it
+        has none): whoever ends a scene after cancelling the task it read must not end it over a
+        task a submit recorded meanwhile. False when refused."""
+        unchanged = "attribute_not_exists(#task)" if task_id is None else "#task = :task"
+        values = {} if task_id is None else {":task": task_id}
+        return self._conditional_update(
+            {"pk": f"VIDEO#{video_id}", "sk": scene_sk(number)},
+            status.value,
+            scene_sources(status),
+            fields,
+            extra=(unchanged, {"#task": "provider_task_id"}, values),
+        )
+
+    def get_scene(self, video_id: str, number: int) -> SceneRecord:
+        item = self.table.get_item(
+            Key={"pk": f"VIDEO#{video_id}", "sk": scene_sk(number)}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            raise NotFoundError(f"video {video_id} has no scene {number}")
+        return SceneRecord.model_validate(_from_item(item))
 
     def update_scene(self, video_id: str, number: int, **fields: Any) -> None:
         """Record facts about a scene that do not change its status (progress, credits)."""
@@ -498,6 +599,7 @@ class FilmStore:
         status: str | None,
         sources: Iterable[object] | None,
         fields: Mapping[str, Any],
+        extra: tuple[str, Mapping[str, str], Mapping[str, Any]] | None = None,
     ) -> bool:
         values = {"updated_at": now_iso(), **fields}
         if status is not None:
@@ -522,6 +624,11 @@ class FilmStore:
                 attribute_values[f":s{index}"] = source
             names["#status"] = "status"
             condition += f" AND #status IN ({', '.join(f':s{i}' for i in range(len(allowed)))})"
+        if extra is not None:
+            extra_condition, extra_names, extra_values = extra
+            condition += f" AND {extra_condition}"
+            names.update(extra_names)
+            attribute_values.update(extra_values)
         client_errors = self.table.meta.client.exceptions
         try:
             self.table.update_item(
@@ -555,14 +662,41 @@ class FilmStore:
         earlier delivery claimed it and never recorded what happened.
         """
         key = {"pk": f"VIDEO#{video_id}", "sk": claim}
-        client_errors = self.table.meta.client.exceptions
+        client = self.table.meta.client
+        live = sorted(status.value for status in LIVE_VIDEO)
         try:
-            self.table.put_item(
-                Item={**key, "claimed_at": now_iso()}, ConditionExpression="attribute_not_exists(pk)"
+            # One transaction: the claim is written only while the video is live, so a cancel that
+            # has been written is final for money, however late this call comes.
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.settings.table_name,
+                            "Item": {**key, "claimed_at": now_iso()},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.settings.table_name,
+                            "Key": {"pk": f"VIDEO#{video_id}", "sk": "VIDEO"},
+                            "ConditionExpression": "#status IN (:live0, :live1)",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {":live0": live[0], ":live1": live[1]},
+                        }
+                    },
+                ]
             )
             return None
-        except client_errors.ConditionalCheckFailedException:
-            existing = self.table.get_item(Key=key, ConsistentRead=True).get("Item", {})
+        except client.exceptions.TransactionCanceledException as error:
+            reasons = [str(r.get("Code")) for r in error.response.get("CancellationReasons") or []]
+            if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
+                raise VideoEndedError(
+                    f"video {video_id} is no longer QUEUED or RUNNING: {what} is not sent to the provider"
+                ) from None
+            if not reasons or reasons[0] != "ConditionalCheckFailed":
+                raise
+        existing = self.table.get_item(Key=key, ConsistentRead=True).get("Item", {})
         task_id = existing.get("task_id")
         if task_id is None:
             raise SubmitInDoubtError(
@@ -728,9 +862,7 @@ class FilmStore:
 
     def find_execution(self, video_id: str) -> str | None:
         """The ARN of the video's execution if one was started (it is named after the video)."""
-        if not self.settings.state_machine_arn:
-            raise RuntimeError("STF_STATE_MACHINE_ARN is not set")
-        arn = self.settings.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{video_id}"
+        arn = self.execution_arn(video_id)
         try:
             self.sfn.describe_execution(executionArn=arn)
         except self.sfn.exceptions.ExecutionDoesNotExist:
@@ -776,15 +908,20 @@ class FilmStore:
     def get_job(self, video_id: str, number: int) -> SceneJob:
         return SceneJob.model_validate(self.get_json(job_key(video_id, number)))
 
-    def upload_stream(self, key: str, stream: BinaryIO, content_type: str = CLIP_CONTENT_TYPE) -> None:
-        """Stream into S3 with multipart upload: memory stays constant whatever the size."""
-        self.s3.upload_fileobj(stream, self.bucket, key, ExtraArgs={"ContentType": content_type})
-
     def upload_file(self, key: str, path: Path, content_type: str = CLIP_CONTENT_TYPE) -> None:
-        self.s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
+        """Upload a file, in parts above boto3's multipart threshold: memory stays constant."""
+        self.s3.upload_file(
+            str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=self.transfer_config
+        )
 
     def download_file(self, key: str, path: Path) -> None:
-        self.s3.download_file(self.bucket, key, str(path))
+        """Download an object to a file; a missing object is NotFoundError."""
+        try:
+            self.s3.download_file(self.bucket, key, str(path), Config=self.transfer_config)
+        except self.s3.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise NotFoundError(f"s3://{self.bucket}/{key} does not exist") from None
+            raise
 
     def presigned_url(self, key: str, expires_seconds: int = PRESIGNED_URL_MAX_SECONDS) -> str:
         """A URL anyone holding it can GET the object with, for `expires_seconds` (an hour at most)."""

@@ -6,6 +6,8 @@ the same inputs (too many scenes, over budget, unknown model) before anything is
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import uuid
 from collections.abc import Mapping
@@ -14,11 +16,18 @@ from pydantic import BaseModel, Field
 
 from script_to_film import catalog, cost, director
 from script_to_film.breakdown import Plan, plan
-from script_to_film.errors import InvalidInputError
-from script_to_film.limits import max_scenes
-from script_to_film.models import SceneJob, SceneRecord, ScriptRecord, VideoRecord
+from script_to_film.errors import InvalidInputError, ScriptToFilmError
+from script_to_film.limits import (
+    EXECUTION_TIMEOUT_SECONDS,
+    FILM_TASKS_WORST_SECONDS,
+    SCENE_TASKS_WORST_SECONDS,
+    max_scenes,
+)
+from script_to_film.models import SceneJob, SceneRecord, SceneStatus, ScriptRecord, VideoRecord, VideoStatus
 from script_to_film.store import FilmStore, now_iso
 from script_to_film.workflow import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
+
+LOG = logging.getLogger(__name__)
 
 MAP_CONCURRENCY_LIMIT = 40
 """An inline Map runs at most 40 iterations at once."""
@@ -28,8 +37,28 @@ DEFAULT_CONCURRENCY = {"animatic": 4, "runway": 1}
 one or two tasks at a time; the animatic renders locally and is bounded by the CPU."""
 
 
+DEFAULT_POLL_SECONDS = {"animatic": 1, "runway": 10}
+"""Seconds between status polls when none is asked for: the animatic costs nothing to ask (and
+renders in seconds); Runway asks not to be polled more often than every 5 s."""
+
+
 class TooManyScenesError(InvalidInputError):
     """More scenes than one execution's history can hold."""
+
+
+class RunTooLongError(InvalidInputError):
+    """At their worst, the options would keep the film running past the execution's time limit."""
+
+
+class WorkflowUnavailableError(ScriptToFilmError):
+    """The workflow could not be started. The video was ended FAILED before anything was paid
+    for (HTTP 503: try again in `retry_after_seconds`)."""
+
+    retry_after_seconds = 10
+
+    def __init__(self, message: str, *, video_id: str) -> None:
+        super().__init__(message)
+        self.video_id = video_id
 
 
 class VideoOptions(BaseModel):
@@ -40,7 +69,9 @@ class VideoOptions(BaseModel):
     style: str = director.DEFAULT_STYLE
     ratio: str | None = None
     scenes: list[int] | None = Field(default=None, description="1-based scene numbers; default: all")
-    poll_seconds: int = Field(default=10, ge=1, le=300)
+    poll_seconds: int | None = Field(
+        default=None, ge=1, le=300, description="default: the provider's (animatic 1 s, runway 10 s)"
+    )
     scene_timeout_seconds: int = Field(default=300, ge=1, le=86_400)
     max_budget_usd: float | None = Field(default=None, ge=0)
     keyframe: bool = Field(
@@ -50,6 +81,11 @@ class VideoOptions(BaseModel):
     fps: int | None = Field(
         default=None, description="frame rate asked for; recorded, as providers render at their own rate"
     )
+
+    @property
+    def poll_interval(self) -> int:
+        """The seconds between polls: as asked, else the provider's default."""
+        return self.poll_seconds or DEFAULT_POLL_SECONDS.get(self.provider, 10)
 
 
 def provider_concurrency(provider: str, env: Mapping[str, str] = os.environ) -> int:
@@ -63,8 +99,19 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-def prepare(source: str | bytes, options: VideoOptions) -> Plan:
-    """Parse, direct, select and price; refuse what cannot or should not run. Pure."""
+def worst_case_seconds(scenes: int, concurrency: int, poll_seconds: int, scene_timeout_seconds: int) -> int:
+    """How long a film can run at most: each wave of `concurrency` scenes polls to its timeout
+    (resubmits share the same poll budget) and runs each of its other tasks once to its
+    TimeoutSeconds, and the film's own tasks run to theirs."""
+    per_scene = max_polls(poll_seconds, scene_timeout_seconds) * poll_seconds + SCENE_TASKS_WORST_SECONDS
+    return FILM_TASKS_WORST_SECONDS + math.ceil(scenes / concurrency) * per_scene
+
+
+def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | None = None) -> Plan:
+    """Parse, direct, select and price; refuse what cannot or should not run. Pure.
+
+    `concurrency` is the scenes filmed at once (default: the provider's configured concurrency).
+    """
     model = options.model or catalog.default_model(options.provider).id
     chosen = catalog.get_model(model)
     if chosen.provider != options.provider:
@@ -73,13 +120,26 @@ def prepare(source: str | bytes, options: VideoOptions) -> Plan:
         )
     full = plan(source, model=model, style=options.style, ratio=options.ratio)
     selected = _select(full, options.scenes)
-    polls = max_polls(options.poll_seconds, options.scene_timeout_seconds)
+    if options.keyframe:
+        # Each shot's keyframe image is paid for too: the budget check must see it.
+        selected = selected.model_copy(update={"estimate": cost.estimate(selected.shots, keyframe=True)})
+    poll_seconds = options.poll_interval
+    polls = max_polls(poll_seconds, options.scene_timeout_seconds)
     limit = max_scenes(polls, MAX_SUBMITS_PER_SCENE)
     if len(selected.shots) > limit:
         raise TooManyScenesError(
             f"{len(selected.shots)} scenes is more than one film can have ({limit} with polls every "
-            f"{options.poll_seconds} s and a {options.scene_timeout_seconds} s scene timeout, within Step "
+            f"{poll_seconds} s and a {options.scene_timeout_seconds} s scene timeout, within Step "
             "Functions' 25,000-event history); choose scenes with --scenes or split the screenplay"
+        )
+    at_once = concurrency or provider_concurrency(options.provider)
+    worst = worst_case_seconds(len(selected.shots), at_once, poll_seconds, options.scene_timeout_seconds)
+    if worst > EXECUTION_TIMEOUT_SECONDS:
+        raise RunTooLongError(
+            f"{len(selected.shots)} scenes, {at_once} at a time, with a {options.scene_timeout_seconds} s "
+            f"scene timeout could run {worst / 3600:.1f} h, past the {EXECUTION_TIMEOUT_SECONDS // 3600} h "
+            "a film may run; shorten the scene timeout, film fewer scenes (--scenes) or raise the "
+            "provider's concurrency"
         )
     cost.check_budget(selected.estimate, options.max_budget_usd)
     return selected
@@ -106,31 +166,85 @@ def start_video(
     *,
     max_concurrency: int | None = None,
     script_id: str | None = None,
+    video_id: str | None = None,
+    request_digest: str | None = None,
 ) -> VideoRecord:
     """Store the screenplay and the video, then start the workflow named after the video.
 
     `script_id` names a script already stored with this very text (the API films its scripts):
-    the video then points at it instead of at a new copy.
+    the video then points at it instead of at a new copy. `video_id` chooses the video's id (the
+    API derives it from an Idempotency-Key). If StartExecution fails, the execution may still
+    have started (its answer was lost): one found by its name is kept; otherwise the video is
+    ended FAILED, so no QUEUED video is left behind, and `WorkflowUnavailableError` is raised.
     """
-    video = create_video(store, source, options, script_id=script_id)
+    concurrency = max_concurrency or provider_concurrency(options.provider)
+    video = create_video(
+        store,
+        source,
+        options,
+        concurrency=concurrency,
+        script_id=script_id,
+        video_id=video_id,
+        request_digest=request_digest,
+    )
     execution_input = FilmInput(
         video_id=video.id,
         provider=options.provider,
         model=video.model,
-        poll_seconds=options.poll_seconds,
+        poll_seconds=options.poll_interval,
         scene_timeout_seconds=options.scene_timeout_seconds,
-        max_concurrency=max_concurrency or provider_concurrency(options.provider),
+        max_concurrency=concurrency,
     )
-    video.execution_arn = store.start_execution(video.id, execution_input.model_dump())
+    try:
+        video.execution_arn = store.start_execution(video.id, execution_input.model_dump())
+    except Exception as error:  # whatever failed, the video must not be left QUEUED for good
+        video.execution_arn = _started_anyway(store, video.id)
+        if video.execution_arn is None:
+            _end_unstarted(store, video, error)
+            raise WorkflowUnavailableError(
+                f"the film workflow could not be started ({type(error).__name__}); video {video.id} "
+                "was ended FAILED and nothing was paid for: try again shortly",
+                video_id=video.id,
+            ) from error
     return video
 
 
+def _started_anyway(store: FilmStore, video_id: str) -> str | None:
+    """The execution of a video whose StartExecution raised, if it started all the same."""
+    try:
+        arn = store.find_execution(video_id)
+        if arn is not None:
+            store.record_execution(video_id, arn)
+        return arn
+    except Exception:
+        LOG.exception("could not tell whether the execution started", extra={"video_id": video_id})
+        return None
+
+
+def _end_unstarted(store: FilmStore, video: VideoRecord, error: Exception) -> None:
+    """End a video whose workflow never started. Should it have started after all (StartExecution
+    answered too late), its LoadShots finds the video FAILED and films nothing."""
+    reason = f"the film workflow could not be started: {type(error).__name__}: {error}"[:500]
+    store.set_video_status(video.id, VideoStatus.FAILED, failure=reason)
+    for scene in video.scenes:
+        store.set_scene_status(
+            video.id, scene.number, SceneStatus.FAILED, failure_code="START_FAILED", failure=reason
+        )
+
+
 def create_video(
-    store: FilmStore, source: str | bytes, options: VideoOptions, *, script_id: str | None = None
+    store: FilmStore,
+    source: str | bytes,
+    options: VideoOptions,
+    *,
+    concurrency: int | None = None,
+    script_id: str | None = None,
+    video_id: str | None = None,
+    request_digest: str | None = None,
 ) -> VideoRecord:
     """Store the screenplay (unless `script_id` names its stored copy), the video with its
     PENDING scenes, and each scene's job."""
-    prepared = prepare(source, options)
+    prepared = prepare(source, options, concurrency=concurrency)
     screenplay = prepared.screenplay
     if script_id is None:
         text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
@@ -142,7 +256,7 @@ def create_video(
         )
         store.put_script(script, text)
         script_id = script.id
-    video_id = new_id("video")
+    video_id = video_id or new_id("video")
     scenes_by_number = {scene.number: scene for scene in screenplay.scenes}
     per_scene = {line.number: line for line in prepared.estimate.scenes}
     first = prepared.shots[0]
@@ -160,6 +274,7 @@ def create_video(
         fps=options.fps,
         estimated_credits=prepared.estimate.credits,
         estimated_usd=prepared.estimate.usd,
+        request_digest=request_digest,
         created_at=now_iso(),
         scenes=[
             SceneRecord(

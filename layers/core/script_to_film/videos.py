@@ -9,6 +9,8 @@ came from).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +19,7 @@ from script_to_film import catalog, cost, paging
 from script_to_film.api_models import (
     SCENE_PAGE_BYTES,
     SCENE_PAGE_DEFAULT,
+    LeftOutView,
     VideoCost,
     VideoCreate,
     VideoDetail,
@@ -28,10 +31,12 @@ from script_to_film.api_models import (
 from script_to_film.errors import InvalidInputError, InvalidOptionError, UnknownModelError
 from script_to_film.models import SceneRecord, SceneStatus, ScriptStatus, VideoRecord, VideoStatus
 from script_to_film.providers import available_providers, get_provider
-from script_to_film.providers.base import ProviderError
 from script_to_film.status import SCENE_FINAL, VIDEO_FINAL
 from script_to_film.store import PRESIGNED_URL_MAX_SECONDS, FilmStore
 from script_to_film.submission import VideoOptions, start_video
+from script_to_film.workflow import end_scene
+
+LOG = logging.getLogger(__name__)
 
 CANCEL_CAUSE = "cancelled through the API"
 
@@ -80,8 +85,42 @@ def ratio_for(resolution: str, model_id: str) -> str:
 # Starting --------------------------------------------------------------------------------------
 
 
-def start(store: FilmStore, request: VideoCreate) -> VideoRecord:
-    """Film a READY script: refuse what cannot or should not run, then start the workflow."""
+class IdempotencyKeyReusedError(InvalidInputError):
+    """An Idempotency-Key that already made a video, sent with another request (HTTP 422)."""
+
+
+def idempotent_video_id(caller: str, key: str) -> str:
+    """The id of the video an Idempotency-Key makes for a caller: the same key always names the
+    same video, so a retry after a failed answer (whose idempotency record is gone) finds the
+    video the first try made instead of making a second one."""
+    digest = hashlib.sha256(f"{caller}\n{key}".encode()).hexdigest()
+    return f"video-{digest[:16]}"
+
+
+def request_digest(request: VideoCreate) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()[:32]
+
+
+def made_by(store: FilmStore, request: VideoCreate, video_id: str) -> VideoRecord | None:
+    """The video an Idempotency-Key's id already names, if any; refused when another request
+    made it."""
+    existing = store.get_video_header(video_id)
+    if existing is None:
+        return None
+    if existing.request_digest != request_digest(request):
+        raise IdempotencyKeyReusedError(
+            "this Idempotency-Key already made a video with a different request body; "
+            "use a new key for a new request"
+        )
+    return store.get_video(video_id)
+
+
+def start(store: FilmStore, request: VideoCreate, *, video_id: str | None = None) -> VideoRecord:
+    """Film a READY script: refuse what cannot or should not run, then start the workflow.
+
+    `video_id` (from an Idempotency-Key) names the video, and the request's digest is kept with
+    it so that `made_by` can tell a retry from a reuse of the key."""
+    digest = request_digest(request) if video_id else None
     if request.provider not in available_providers():
         known = ", ".join(available_providers())
         raise UnknownModelError(f"unknown provider {request.provider!r}; available here: {known}")
@@ -102,7 +141,8 @@ def start(store: FilmStore, request: VideoCreate) -> VideoRecord:
         keyframe=request.keyframe,
         fps=request.fps,
     )
-    return start_video(store, store.get_script_text(script.id), options, script_id=script.id)
+    text = store.get_script_text(script.id)
+    return start_video(store, text, options, script_id=script.id, video_id=video_id, request_digest=digest)
 
 
 # Following -------------------------------------------------------------------------------------
@@ -179,6 +219,8 @@ def detail(store: FilmStore, video: VideoRecord) -> VideoDetail:
         film_url=film_url,
         urls_expire_at=_expiry() if film_url else expires,
         execution=video.execution_arn,
+        failure=video.failure,
+        left_out=[LeftOutView(scene=left.scene, reason=left.reason) for left in video.left_out],
     )
 
 
@@ -217,6 +259,7 @@ def _scene_view(store: FilmStore, scene: SceneRecord) -> VideoSceneView:
         else None,
         estimated_credits=scene.estimated_credits,
         credits=scene.credits,
+        note=scene.note,
         updated_at=scene.updated_at,
     )
 
@@ -233,33 +276,31 @@ def page(store: FilmStore, limit: int, page_token: str | None) -> VideoPage:
 
 # Cancelling ------------------------------------------------------------------------------------
 
-_IN_FLIGHT = frozenset({SceneStatus.SUBMITTED, SceneStatus.THROTTLED, SceneStatus.RUNNING})
-
 
 def cancel(store: FilmStore, video_id: str) -> VideoRecord:
     """Cancel a queued or running video: CANCELLED first, then stop the workflow and the provider.
 
-    The status is written before the execution is stopped, so whatever the engine makes of the
-    stop (AWS ends it ABORTED, moto inside a Map ends it FAILED) and whatever a task still running
-    tries to write afterwards, the video stays CANCELLED: the transition table refuses the rest.
-    A scene whose clip is being stored is left to finish, so nothing already paid for is lost.
+    The status is written before anything else, and every paid call is claimed only while the
+    video is live (`FilmStore.claim_once`), so from this write on no provider task is created for
+    the video. The execution is stopped by the ARN its name gives, recorded or not (a cancel can
+    land before StartExecution has answered); whatever the engine makes of the stop, the video
+    stays CANCELLED: the transition table refuses the rest. Each scene is ended on its own
+    (`workflow.end_scene`): a provider that does not confirm one cancel is kept as that scene's
+    note and the others go on. A scene whose clip is being stored is left to finish, so nothing
+    already paid for is lost.
     """
-    video = store.get_video(video_id)
-    if not store.set_video_status(video_id, VideoStatus.CANCELLED):
+    if not store.set_video_status(video_id, VideoStatus.CANCELLED, failure=CANCEL_CAUSE):
         current = store.get_video(video_id).status
         raise VideoFinishedError(
             f"video {video_id} is {current.value}; only a QUEUED or RUNNING video can be cancelled"
         )
-    if video.execution_arn:
-        store.stop_execution(video.execution_arn, CANCEL_CAUSE)
-    for scene in store.get_video(video_id).scenes:
-        if scene.status in SCENE_FINAL or scene.status is SceneStatus.STORING:
-            continue
-        note = None
-        if scene.status in _IN_FLIGHT and scene.provider_task_id:
-            try:
-                get_provider(video.provider).cancel(scene.provider_task_id)
-            except ProviderError as error:
-                note = f"the provider did not confirm the cancellation: {error}"
-        store.set_scene_status(video_id, scene.number, SceneStatus.CANCELLED, failure=note)
+    video = store.get_video(video_id)
+    try:
+        store.stop_execution(video.execution_arn or store.execution_arn(video_id), CANCEL_CAUSE)
+    except Exception:  # nothing more is paid for either way: the claims refuse, the polls end
+        LOG.exception("stopping the execution failed", extra={"video_id": video_id})
+    provider = get_provider(video.provider)
+    for scene in video.scenes:
+        if scene.status not in SCENE_FINAL:
+            end_scene(store, provider, video_id, scene.number, SceneStatus.CANCELLED, failure=CANCEL_CAUSE)
     return store.get_video(video_id)

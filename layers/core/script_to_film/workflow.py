@@ -8,16 +8,33 @@ class names the ASL's Retry and Catch match.
 
 from __future__ import annotations
 
+import logging
 import math
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from script_to_film.models import SceneStatus, VideoRecord, VideoStatus
+from script_to_film.models import LeftOut, SceneStatus, VideoRecord, VideoStatus
 from script_to_film.providers import get_provider
-from script_to_film.providers.base import ProviderTask, TaskState, TransientProviderError
-from script_to_film.store import FilmStore, clip_key, film_key, manifest_key
+from script_to_film.providers.base import (
+    NoOutputError,
+    ProviderTask,
+    TaskState,
+    TransientProviderError,
+    VideoProvider,
+)
+from script_to_film.status import SCENE_FINAL
+from script_to_film.store import (
+    FilmStore,
+    NotFoundError,
+    VideoEndedError,
+    clip_key,
+    film_key,
+    manifest_key,
+)
+
+LOG = logging.getLogger(__name__)
 
 MAX_SUBMITS_PER_SCENE = 3
 """A scene is submitted at most this many times: the first try and two resubmits after a
@@ -36,6 +53,7 @@ class Outcome(StrEnum):
     FAILED = "FAILED"
     TIMEOUT = "TIMEOUT"
     CANCELLED = "CANCELLED"
+    STORED = "STORED"
 
 
 class SceneProgress(BaseModel):
@@ -48,6 +66,9 @@ class SceneProgress(BaseModel):
     charged_credits: float = 0
     """What the provider charged for this scene's earlier, failed tries: a moderated generation
     still costs credits, and the video's cost counts it."""
+    running_credits: float = 0
+    """The provider's estimate for the task while it was last seen running: what cancelling it
+    may still be billed (a deleted task can never be read back for its cost)."""
 
 
 class StepError(BaseModel):
@@ -94,12 +115,63 @@ def max_polls(poll_seconds: int, scene_timeout_seconds: int) -> int:
 _FAILURE_CODES = {
     "SubmitInDoubtError": "SUBMIT_IN_DOUBT",
     "DownloadError": "DOWNLOAD",
+    "NoOutputError": "NO_OUTPUT",
     "PermanentProviderError": "PROVIDER_REJECTED",
     "TransientProviderError": "PROVIDER_UNAVAILABLE",
     "DailyCapError": "DAILY_CAP",
     "ConfigurationError": "CONFIGURATION",
+    "VideoEndedError": "CANCELLED",
     "States.Timeout": "TASK_TIMEOUT",
 }
+
+IN_FLIGHT = frozenset({SceneStatus.SUBMITTED, SceneStatus.THROTTLED, SceneStatus.RUNNING})
+"""A scene whose provider task may be running, and billing."""
+
+
+def cancel_quietly(
+    provider: VideoProvider, store: FilmStore, video_id: str, number: int, task_id: str
+) -> str | None:
+    """Cancel a provider task; a cancel that fails is logged and kept on the scene as a note
+    (returned too), never raised: whoever cancels goes on with the next scene."""
+    try:
+        provider.cancel(task_id)
+    except Exception as error:  # any failure here must not stop the other scenes' cancels
+        note = f"the provider did not confirm cancelling task {task_id}: {type(error).__name__}: {error}"
+        LOG.warning("cancel failed", extra={"video_id": video_id, "scene": number, "error": str(error)})
+        store.update_scene(video_id, number, note=note[:FAILURE_TEXT_LIMIT])
+        return note[:FAILURE_TEXT_LIMIT]
+    return None
+
+
+def end_scene(
+    store: FilmStore,
+    provider: VideoProvider,
+    video_id: str,
+    number: int,
+    status: SceneStatus,
+    *,
+    include_storing: bool = False,
+    **fields: Any,
+) -> SceneStatus:
+    """End a scene that the workflow will not finish (a cancel, an execution that ended): cancel
+    its provider task if one may be running, then write `status`, only while the scene still has
+    the task that was cancelled. A submit that records a new task meanwhile makes the write fail:
+    the scene is read again and that task cancelled too. A scene storing its clip is left to
+    finish unless `include_storing`. Returns the scene's status afterwards."""
+    scene = store.get_scene(video_id, number)
+    for _ in range(3):
+        if scene.status in SCENE_FINAL or (scene.status is SceneStatus.STORING and not include_storing):
+            return scene.status
+        note = None
+        if scene.status in IN_FLIGHT and scene.provider_task_id:
+            note = cancel_quietly(provider, store, video_id, number, scene.provider_task_id)
+        extra = {"note": note} if note else {}
+        if store.set_scene_status_if_task(
+            video_id, number, status, scene.provider_task_id, **fields, **extra
+        ):
+            return status
+        scene = store.get_scene(video_id, number)
+    return scene.status
 
 
 class FilmWorkflow:
@@ -112,10 +184,12 @@ class FilmWorkflow:
 
     def load_shots(self, event: dict[str, Any]) -> dict[str, Any]:
         film = FilmInput.model_validate(event)
+        self.store.set_video_status(film.video_id, VideoStatus.RUNNING)
         video = self.store.get_video(film.video_id)
-        self.store.set_video_status(video.id, VideoStatus.RUNNING)
+        # A video cancelled (or failed to start) before its execution began films nothing.
+        live = video.status is VideoStatus.RUNNING
         plan = ScenePlan(
-            scenes=[scene.number for scene in video.scenes if scene.status == SceneStatus.PENDING],
+            scenes=[scene.number for scene in video.scenes if live and scene.status == SceneStatus.PENDING],
             max_polls=max_polls(film.poll_seconds, film.scene_timeout_seconds),
         )
         return plan.model_dump()
@@ -125,20 +199,34 @@ class FilmWorkflow:
     def submit_scene(self, event: dict[str, Any]) -> dict[str, Any]:
         state = SceneState.model_validate(event)
         attempt = state.task.attempt + 1
+        provider = get_provider(state.provider)
+        # Refused with VideoEndedError once the video is cancelled: nothing more is paid for it.
         task_id = self.store.claim_submit(state.video_id, state.scene, attempt)
         if task_id is None:
             job = self.store.get_job(state.video_id, state.scene)
             try:
-                task_id = get_provider(state.provider).submit(job)
+                task_id = provider.submit(job)
             except TransientProviderError:
                 # The provider refused before accepting anything: free the claim so the
                 # workflow's Retry can try this same attempt again.
                 self.store.release_submit(state.video_id, state.scene, attempt)
                 raise
-            self.store.record_submit(state.video_id, state.scene, attempt, task_id)
-        self.store.set_scene_status(
+            try:
+                self.store.record_submit(state.video_id, state.scene, attempt, task_id)
+            except Exception:
+                # Unrecorded, the task could never be polled or cancelled: stop it while its id is known.
+                cancel_quietly(provider, self.store, state.video_id, state.scene, task_id)
+                raise
+        written = self.store.set_scene_status(
             state.video_id, state.scene, SceneStatus.SUBMITTED, provider_task_id=task_id, attempts=attempt
         )
+        if not written:
+            # The scene was ended (a cancel) while the provider was being asked: stop what it started.
+            cancel_quietly(provider, self.store, state.video_id, state.scene, task_id)
+            raise VideoEndedError(
+                f"scene {state.scene} of video {state.video_id} ended while its provider task was being "
+                f"created; task {task_id} was cancelled at once"
+            )
         state.task = SceneProgress(task_id=task_id, attempt=attempt, polls=state.task.polls)
         state.error = None
         return state.model_dump(mode="json")
@@ -154,6 +242,7 @@ class FilmWorkflow:
         # next stage under a new id: from then on that id is the one polled, stored and cancelled.
         progress.task_id = task.id
         progress.polls += 1
+        progress.running_credits = (task.credits or 0) if task.state is TaskState.RUNNING else 0
         progress.outcome = self._outcome(task, progress, state.max_polls)
         if progress.outcome in (Outcome.FAILED, Outcome.RESUBMIT):
             progress.charged_credits += task.credits or 0
@@ -174,7 +263,12 @@ class FilmWorkflow:
             # Only what the provider reported: an unknown value must not erase our own estimate.
             seen = {"progress": task.progress, "estimated_credits": task.credits, "provider_task_id": task.id}
             known = {name: value for name, value in seen.items() if value is not None}
-            self.store.set_scene_status(state.video_id, state.scene, status, **known)
+            if not self.store.set_scene_status(state.video_id, state.scene, status, **known):
+                # Refused: the scene was ended meanwhile (a cancel that read an earlier task id).
+                # This task is still live, so it is stopped here, and the loop ends.
+                cancel_quietly(get_provider(state.provider), self.store, state.video_id, state.scene, task.id)
+                progress.outcome = Outcome.CANCELLED
+                progress.failure = "the scene was ended while its task was running; the task was cancelled"
         return state.model_dump(mode="json")
 
     @staticmethod
@@ -193,30 +287,65 @@ class FilmWorkflow:
     # StoreClip ---------------------------------------------------------------------------------
 
     def store_clip(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Fetch the clip to local disk, check it (`media.verify_clip`), upload it, and only then
+        mark the scene SUCCEEDED. A clip that cannot count (no output, refused download, invalid
+        video) ends the scene FAILED through `IsClipStored` with its credits counted: the
+        provider billed it. Idempotent: a retry after success finds the scene SUCCEEDED."""
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        from script_to_film import media
+        from script_to_film.download import DownloadError
+
         state = SceneState.model_validate(event)
-        assert state.task.task_id is not None, "StoreClip runs after SubmitScene"
+        progress = state.task
+        assert progress.task_id is not None, "StoreClip runs after SubmitScene"
         provider = get_provider(state.provider)
-        task = provider.status(state.task.task_id)
+        task = provider.status(progress.task_id)
+        credits = progress.charged_credits + (task.credits or 0)
+        if not self.store.set_scene_status(state.video_id, state.scene, SceneStatus.STORING):
+            current = self.store.get_scene(state.video_id, state.scene).status
+            progress.outcome = Outcome.STORED if current is SceneStatus.SUCCEEDED else Outcome.CANCELLED
+            return state.model_dump(mode="json")
         job = self.store.get_job(state.video_id, state.scene)
-        self.store.set_scene_status(state.video_id, state.scene, SceneStatus.STORING)
         key = clip_key(state.video_id, state.scene)
-        with provider.open_output(task, job) as stream:
-            self.store.upload_stream(key, stream)
-        # Only now, with the clip in S3, is the scene a success.
-        charged = state.task.charged_credits
+        failures: tuple[tuple[type[Exception], str], ...] = (
+            (NoOutputError, "NO_OUTPUT"),
+            (DownloadError, "DOWNLOAD"),
+            (media.InvalidClipError, "INVALID_CLIP"),
+        )
+        try:
+            with tempfile.TemporaryDirectory(prefix="stf-clip-") as work:
+                path = Path(work) / f"scene_{state.scene:03d}.mp4"
+                with provider.open_output(task, job) as stream, path.open("wb") as file:
+                    shutil.copyfileobj(stream, file, 1024 * 1024)
+                media.verify_clip(path, expected_seconds=job.shot.duration)
+                self.store.upload_file(key, path)
+        except tuple(kind for kind, _ in failures) as error:
+            progress.outcome = Outcome.FAILED
+            progress.failure_code = next(code for kind, code in failures if isinstance(error, kind))
+            progress.failure = str(error)[:FAILURE_TEXT_LIMIT]
+            progress.charged_credits = credits
+            return state.model_dump(mode="json")
+        # Only now, with a checked clip in S3, is the scene a success.
         self.store.set_scene_status(
             state.video_id,
             state.scene,
             SceneStatus.SUCCEEDED,
             clip_key=key,
-            credits=charged + task.credits if task.credits is not None else charged or None,
+            credits=credits if task.credits is not None or credits else None,
             progress=1.0,
         )
+        progress.outcome = Outcome.STORED
         return state.model_dump(mode="json")
 
     # RecordFailure -----------------------------------------------------------------------------
 
     def record_failure(self, event: dict[str, Any]) -> dict[str, Any]:
+        """End the scene FAILED (CANCELLED when the video was) with its failure code, first; then
+        cancel a provider task that may still be running. A cancel that fails is kept as the
+        scene's note, so the failure is on record whatever the provider answers."""
         state = SceneState.model_validate(event)
         progress = state.task
         if state.error is not None:
@@ -225,24 +354,33 @@ class FilmWorkflow:
         else:
             code = progress.failure_code or progress.outcome.value
             failure = progress.failure or f"scene ended {progress.outcome.value}"
-        if progress.task_id is not None and progress.outcome in (Outcome.TIMEOUT, Outcome.WAIT):
-            # A timed-out task, or one whose polling broke, may still be running and billing.
-            get_provider(state.provider).cancel(progress.task_id)
-        status = SceneStatus.CANCELLED if progress.outcome is Outcome.CANCELLED else SceneStatus.FAILED
-        self.store.set_scene_status(
-            state.video_id,
-            state.scene,
-            status,
-            failure_code=code,
-            failure=failure[:FAILURE_TEXT_LIMIT],
-            credits=progress.charged_credits or None,
-        )
+        cancelled = progress.outcome is Outcome.CANCELLED or code == "CANCELLED"
+        status = SceneStatus.CANCELLED if cancelled else SceneStatus.FAILED
+        # A timed-out task, or one whose polling broke, may still be running and billing.
+        cancelling = progress.task_id is not None and progress.outcome in (Outcome.TIMEOUT, Outcome.WAIT)
+        charged = progress.charged_credits + (progress.running_credits if cancelling else 0)
+        fields: dict[str, Any] = {"failure_code": code, "failure": failure[:FAILURE_TEXT_LIMIT]}
+        if charged:
+            fields["credits"] = charged
+        if cancelling and progress.running_credits:
+            fields["note"] = (
+                f"cancelled while running: the provider's estimate of {progress.running_credits:g} credits "
+                "is counted, as the task may still be billed"
+            )
+        self.store.set_scene_status(state.video_id, state.scene, status, **fields)
+        if cancelling:
+            assert progress.task_id is not None
+            provider = get_provider(state.provider)
+            cancel_quietly(provider, self.store, state.video_id, state.scene, progress.task_id)
         progress.failure_code, progress.failure = code, failure[:FAILURE_TEXT_LIMIT]
         return state.model_dump(mode="json")
 
     # AssembleFilm and Finalize -----------------------------------------------------------------
 
     def assemble_film(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Stitch the stored clips in scene order. A clip that cannot be read is left out (the
+        film goes on without it, and Finalize names it); a stitch that fails answers no film and
+        why, so the video ends FAILED with its clips kept."""
         import tempfile
         from pathlib import Path
 
@@ -251,36 +389,62 @@ class FilmWorkflow:
         film = FilmInput.model_validate(event)
         video = self.store.get_video(film.video_id)
         stored = [s for s in video.scenes if s.status == SceneStatus.SUCCEEDED and s.clip_key]
+        result = AssemblyResult()
         if not stored:
-            return {"film_key": None, "clips": 0, "reencoded": []}
+            return result.model_dump(mode="json")
         with tempfile.TemporaryDirectory(prefix="stf-assemble-") as work:
-            clips = []
+            clips: list[tuple[int, Path]] = []
             for scene in stored:
                 path = Path(work) / f"scene_{scene.number:03d}.mp4"
-                self.store.download_file(str(scene.clip_key), path)
-                clips.append(path)
+                try:
+                    self.store.download_file(str(scene.clip_key), path)
+                    media.probe(path)
+                except (NotFoundError, media.MediaError) as error:
+                    result.left_out.append(
+                        LeftOut(scene=scene.number, reason=str(error)[:FAILURE_TEXT_LIMIT])
+                    )
+                    continue
+                clips.append((scene.number, path))
+            if not clips:
+                result.failure = "no stored clip could be read"
+                return result.model_dump(mode="json")
             out = Path(work) / "film.mp4"
-            result = media.stitch(clips, out)
+            try:
+                stitched = media.stitch([path for _, path in clips], out)
+            except media.MediaError as error:
+                result.failure = f"the clips could not be stitched into a film: {error}"[:FAILURE_TEXT_LIMIT]
+                return result.model_dump(mode="json")
             self.store.upload_file(film_key(video.id), out)
-        reencoded = [stored[i].number for i in result.reencoded]
-        return {"film_key": film_key(video.id), "clips": len(stored), "reencoded": reencoded}
+        result.film_key = film_key(video.id)
+        result.clips = len(clips)
+        result.reencoded = [clips[i][0] for i in stitched.reencoded]
+        return result.model_dump(mode="json")
 
     def finalize(self, event: dict[str, Any]) -> dict[str, Any]:
         film = FilmInput.model_validate(event)
-        assembled = event.get("film") or {}
+        assembled = AssemblyResult.from_state(event.get("film"))
         video = self.store.get_video(film.video_id)
         succeeded = sum(1 for s in video.scenes if s.status == SceneStatus.SUCCEEDED)
-        has_film = bool(assembled.get("film_key"))
-        if has_film and succeeded == len(video.scenes):
+        in_film = succeeded - len({left.scene for left in assembled.left_out})
+        has_film = bool(assembled.film_key) and in_film > 0
+        if has_film and in_film == len(video.scenes):
             status = VideoStatus.SUCCEEDED
-        elif has_film and succeeded:
+        elif has_film:
             status = VideoStatus.PARTIAL
         else:
             status = VideoStatus.FAILED
         credits = sum(s.credits or 0 for s in video.scenes)
-        fields = {"credits": credits, "manifest_key": manifest_key(video.id)}
+        fields: dict[str, Any] = {
+            "credits": credits,
+            "manifest_key": manifest_key(video.id),
+            "left_out": [left.model_dump() for left in assembled.left_out],
+        }
         if has_film:
-            fields["film_key"] = assembled["film_key"]
+            fields["film_key"] = assembled.film_key
+        elif assembled.failure:
+            fields["failure"] = assembled.failure
+        elif not succeeded:
+            fields["failure"] = "no scene produced a clip; each scene says why"
         if not self.store.set_video_status(video.id, status, **fields):
             status = self.store.get_video(video.id).status  # cancelled meanwhile: keep what is there
         final = self.store.get_video(video.id)
@@ -291,6 +455,104 @@ class FilmWorkflow:
 
             summarize_batch(self.store, final.batch_id)
         return {"video_id": video.id, "status": final.status.value, "succeeded": succeeded}
+
+    # Cleanup -----------------------------------------------------------------------------------
+
+    def clean_up(self, event: dict[str, Any]) -> dict[str, Any]:
+        """After an execution ended FAILED, TIMED_OUT or ABORTED outside the workflow's own paths
+        (a StopExecution, the 24 h timeout, a history overflow, a Finalize that failed): end the
+        video, cancel its provider tasks that may still run, end its scenes, and say why. Run by
+        EventBridge on AWS and by the local stack when an execution ends so; idempotent, and a
+        no-op for a video that has already ended with every scene."""
+        ended = ExecutionEnded.model_validate(event.get("detail") or {})
+        if ended.status not in ENDED_OUTSIDE_THE_WORKFLOW:
+            return {"video_id": ended.name, "cleaned": False, "reason": f"execution {ended.status}"}
+        try:
+            video = self.store.get_video(ended.name)
+        except NotFoundError:
+            return {"video_id": ended.name, "cleaned": False, "reason": "no such video"}
+        reason = ended.reason()
+        target = VideoStatus.CANCELLED if ended.status == "ABORTED" else VideoStatus.FAILED
+        video_ended = self.store.set_video_status(video.id, target, failure=reason)
+        provider = get_provider(video.provider)
+        scene_status = SceneStatus.CANCELLED if target is VideoStatus.CANCELLED else SceneStatus.FAILED
+        code = f"EXECUTION_{ended.status}"
+        ended_scenes = []
+        for scene in video.scenes:
+            if scene.status in SCENE_FINAL:
+                continue
+            after = end_scene(
+                self.store,
+                provider,
+                video.id,
+                scene.number,
+                scene_status,
+                failure_code=code,
+                failure=f"the scene did not finish: {reason}"[:FAILURE_TEXT_LIMIT],
+            )
+            if after is scene_status:
+                ended_scenes.append(scene.number)
+        cleaned = video_ended or bool(ended_scenes)
+        if cleaned:
+            self.store.update_video(video.id, manifest_key=manifest_key(video.id))
+        final = self.store.get_video(video.id)
+        if cleaned:
+            self.store.put_json(manifest_key(video.id), build_manifest(final, execution=ended.executionArn))
+            if final.batch_id:
+                from script_to_film.batch import summarize_batch
+
+                summarize_batch(self.store, final.batch_id)
+        return {
+            "video_id": video.id,
+            "cleaned": cleaned,
+            "status": final.status.value,
+            "scenes_ended": ended_scenes,
+            "reason": reason,
+        }
+
+
+ENDED_OUTSIDE_THE_WORKFLOW = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+class ExecutionEnded(BaseModel):
+    """The `detail` of EventBridge's "Step Functions Execution Status Change" event."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    executionArn: str
+    stateMachineArn: str | None = None
+    name: str
+    status: str
+    error: str | None = None
+    cause: str | None = None
+
+    def reason(self) -> str:
+        if self.status == "ABORTED":
+            return "the execution was stopped before the film was finished"
+        if self.status == "TIMED_OUT":
+            return "the execution ran past its time limit before the film was finished"
+        detail = ": ".join(part for part in (self.error, self.cause) if part)
+        return f"the execution failed ({detail[:300]})" if detail else "the execution failed"
+
+
+class AssemblyResult(BaseModel):
+    """What AssembleFilm answers (and Finalize reads from `$.film`)."""
+
+    film_key: str | None = None
+    clips: int = 0
+    reencoded: list[int] = Field(default_factory=list)
+    left_out: list[LeftOut] = Field(default_factory=list)
+    failure: str | None = None
+
+    @classmethod
+    def from_state(cls, value: Any) -> AssemblyResult:
+        """`$.film`: the assembly's answer, or the error a Catch put there instead."""
+        if not isinstance(value, dict):
+            return cls()
+        if "Error" in value:
+            error = StepError.model_validate(value)
+            return cls(failure=_error_message(error)[:FAILURE_TEXT_LIMIT])
+        return cls.model_validate(value)
 
 
 def build_manifest(video: VideoRecord, *, execution: str | None) -> dict[str, Any]:
@@ -311,10 +573,13 @@ def build_manifest(video: VideoRecord, *, execution: str | None) -> dict[str, An
                 "attempts": scene.attempts,
                 "failure_code": scene.failure_code,
                 "failure": scene.failure,
+                "note": scene.note,
             }
             for scene in video.scenes
         ],
         "cost": {"estimated_usd": video.estimated_usd, "credits": video.credits or 0},
+        "failure": video.failure,
+        "left_out": [left.model_dump() for left in video.left_out],
     }
 
 

@@ -58,6 +58,11 @@ class PermanentProviderError(ProviderError):
     """Never resubmitted (SAFETY.*, validation, daily cap reached, bad key)."""
 
 
+class NoOutputError(PermanentProviderError):
+    """The provider reports the task SUCCEEDED but gives no clip to fetch (NO_OUTPUT); it was
+    still billed."""
+
+
 class VideoProvider(Protocol):
     """What the workflow's scene tasks call. Implementations do I/O; callers stay pure."""
 

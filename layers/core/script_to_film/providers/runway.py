@@ -14,14 +14,20 @@ Two ways to film a shot (PROVIDERS.md has the API as it is today):
   from then on it follows the video task. Progress is the image's for the first fifth of the bar,
   the video's for the rest; credits are the image's plus the video's.
 
-Errors are classified here, once, into the workflow's typed errors (the ASL matches class names):
-on create, 400/401/403/404 are `PermanentProviderError` (code `INVALID_REQUEST`, `AUTH`,
-`FORBIDDEN`, `NOT_FOUND`); a 429 without Retry-After is Runway's daily generation cap
-(`DailyCapError`, never retried); a 429 with Retry-After, 408, 5xx and a connection that never
-reached Runway are `TransientProviderError`, retried a bounded number of times by the workflow.
-The SDK's own retries are off for creates: a paid create is never repeated behind our back. A
-create whose request was sent but whose answer never came (read timeout, dropped connection) may
-have started a paid task, so it is `SubmitInDoubtError`: the scene fails rather than pay twice.
+Errors are classified here, once, into the workflow's typed errors (the ASL matches class
+names). A create is paid at most once, so only an answer that proves Runway accepted nothing is
+retried: a 429 or a 503 with Retry-After (Runway, or its edge, turning the request away before
+it starts anything) and a connection that failed before the request was sent are
+`TransientProviderError`, retried a bounded number of times by the workflow. Runway refusing
+the request (400/401/403/404/422, any 4xx but 408 and 429) is `PermanentProviderError` (code
+`INVALID_REQUEST`, `AUTH`, `FORBIDDEN`, `NOT_FOUND`), and a 429 without Retry-After is its daily
+generation cap (`DailyCapError`), neither ever retried. Anything else once the request was sent
+(another 5xx, a 503 without Retry-After, a 408, a read timeout, a dropped connection, an answer
+that cannot be read) may come after Runway made the task: a gateway's 502 or 504 does, and so
+does a timeout. That is `SubmitInDoubtError` (failure code SUBMIT_IN_DOUBT): the scene fails and
+is never resubmitted automatically, rather than risk paying twice. The SDK's own retries are off
+for creates: a paid create is never repeated behind our back. The keyframe path's second create
+follows the same rules under its once-only claim, which only a transient answer gives back.
 Status reads are idempotent: the SDK may retry them once, and 5xx, 429 and connection errors
 are transient. A task Runway no longer knows (404) was cancelled or deleted: CANCELLED.
 
@@ -52,6 +58,7 @@ from script_to_film.download import DropQueryStrings
 from script_to_film.errors import InvalidInputError
 from script_to_film.models import SceneJob
 from script_to_film.providers.base import (
+    NoOutputError,
     PermanentProviderError,
     ProviderError,
     ProviderTask,
@@ -286,37 +293,43 @@ CreateFailure = ProviderError | SubmitInDoubtError
 
 
 def create_error(error: APIError, what: str) -> CreateFailure:
-    """The workflow's error for a failed create of `what` (e.g. "text_to_video gen4.5")."""
+    """The workflow's error for a failed create of `what` (e.g. "text_to_video gen4.5"): transient
+    only when the answer proves nothing was accepted, in doubt whenever it may have been."""
     import runwayml
 
     if isinstance(error, runwayml.APIStatusError):
         status = error.status_code
         detail = _detail(error)
+        retry_after = _retry_after(error)
+        if status == 429 and retry_after is None:
+            return DailyCapError(
+                f"daily generation cap reached: Runway answered {what} with 429 and no Retry-After{detail}",
+                code="DAILY_CAP",
+            )
         if status == 429:
-            retry_after = _retry_after(error)
-            if retry_after is None:
-                return DailyCapError(
-                    f"daily generation cap reached: Runway answered {what} with 429 and no "
-                    f"Retry-After{detail}",
-                    code="DAILY_CAP",
-                )
             return TransientProviderError(
                 f"Runway is rate limiting {what} (429, retry after {retry_after}){detail}",
                 code="RATE_LIMITED",
             )
-        if status == 408 or status >= 500:
+        if status == 503 and retry_after is not None:
             return TransientProviderError(
-                f"Runway answered {what} with HTTP {status}{detail}", code=f"HTTP_{status}"
+                f"Runway is unavailable for {what} (503, retry after {retry_after}){detail}",
+                code="UNAVAILABLE",
             )
-        codes = {
-            400: "INVALID_REQUEST",
-            401: "AUTH",
-            403: "FORBIDDEN",
-            404: "NOT_FOUND",
-            422: "INVALID_REQUEST",
-        }
-        return PermanentProviderError(
-            f"Runway refused {what} with HTTP {status}{detail}", code=codes.get(status, f"HTTP_{status}")
+        if 400 <= status < 500 and status != 408:
+            codes = {
+                400: "INVALID_REQUEST",
+                401: "AUTH",
+                403: "FORBIDDEN",
+                404: "NOT_FOUND",
+                422: "INVALID_REQUEST",
+            }
+            return PermanentProviderError(
+                f"Runway refused {what} with HTTP {status}{detail}", code=codes.get(status, f"HTTP_{status}")
+            )
+        return SubmitInDoubtError(
+            f"Runway answered {what} with HTTP {status}{detail} once it had the request, which does "
+            "not say whether a paid task was started; it is not sent again"
         )
     if isinstance(error, runwayml.APIConnectionError):
         if _never_reached_runway(error):
@@ -327,8 +340,9 @@ def create_error(error: APIError, what: str) -> CreateFailure:
             f"{what} was sent to Runway but no answer came back ({_cause(error)}); it may have started "
             "a paid task, so it is not sent again"
         )
-    return PermanentProviderError(
-        f"Runway's answer to {what} could not be read ({error})", code="BAD_RESPONSE"
+    return SubmitInDoubtError(
+        f"Runway's answer to {what} could not be read ({type(error).__name__}); it may have started a "
+        "paid task, so it is not sent again"
     )
 
 
@@ -566,7 +580,10 @@ class RunwayProvider:
             try:
                 video_task = self._create(replace(request, params={**request.params, "prompt_image": url}))
             except TransientProviderError:
-                claims.release_claim(keyframe.video_id, claim)  # nothing was accepted: the retry may create
+                # Runway's answer proves nothing was accepted: the retried poll may create. Any other
+                # failure (in doubt, or refused) leaves the claim taken and never recorded, so a
+                # retried poll raises SubmitInDoubtError instead of creating again.
+                claims.release_claim(keyframe.video_id, claim)
                 raise
             claims.record_claim(keyframe.video_id, claim, video_task)
         image_credits = int(image.credits or 0)
@@ -613,6 +630,6 @@ class RunwayProvider:
             raise PermanentProviderError(f"task {video_task} is {current.state.value}, not SUCCEEDED")
         url = _first_output(response)
         if url is None:
-            raise PermanentProviderError(f"task {video_task} SUCCEEDED without an output", code="NO_OUTPUT")
+            raise NoOutputError(f"task {video_task} SUCCEEDED without an output", code="NO_OUTPUT")
         with open_download(url) as stream:
             yield stream

@@ -1,0 +1,62 @@
+"""What every entry point refuses before anything is stored or paid for (`submission.prepare`),
+and the options' defaults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from script_to_film.limits import EXECUTION_TIMEOUT_SECONDS
+from script_to_film.submission import RunTooLongError, VideoOptions, prepare, worst_case_seconds
+
+ASL = Path(__file__).resolve().parents[2] / "infra" / "statemachine" / "film.asl.json"
+
+
+def screenplay(scenes: int) -> str:
+    return "\n\n".join(f"INT. ROOM {n} - DAY\n\nA clock ticks." for n in range(1, scenes + 1))
+
+
+@pytest.mark.parametrize(("provider", "seconds"), [("animatic", 1), ("runway", 10)])
+def test_each_provider_polls_at_its_own_default(provider: str, seconds: int) -> None:
+    assert VideoOptions(provider=provider).poll_interval == seconds
+    assert VideoOptions(provider=provider, poll_seconds=7).poll_interval == 7
+
+
+def test_the_execution_timeout_is_the_state_machines() -> None:
+    assert json.loads(ASL.read_text(encoding="utf-8"))["TimeoutSeconds"] == EXECUTION_TIMEOUT_SECONDS
+
+
+def test_a_scene_timeout_past_the_execution_timeout_is_refused_up_front() -> None:
+    options = VideoOptions(provider="animatic", poll_seconds=300, scene_timeout_seconds=86_400)
+
+    with pytest.raises(RunTooLongError, match=r"could run 2[45]\.\d h, past the 24 h"):
+        prepare(screenplay(1), options, concurrency=1)
+
+
+def test_scenes_one_at_a_time_are_refused_when_their_worst_case_passes_the_limit() -> None:
+    options = VideoOptions(provider="runway", model="gen4.5", poll_seconds=300, scene_timeout_seconds=3_600)
+    fits = max(n for n in range(1, 100) if worst_case_seconds(n, 1, 300, 3_600) <= EXECUTION_TIMEOUT_SECONDS)
+
+    prepare(screenplay(fits), options, concurrency=1)
+    with pytest.raises(RunTooLongError):
+        prepare(screenplay(fits + 1), options, concurrency=1)
+    prepare(screenplay(fits + 1), options, concurrency=2)
+
+
+def test_the_worst_case_grows_by_waves_of_the_concurrency() -> None:
+    one_wave = worst_case_seconds(4, 4, 10, 300)
+
+    assert worst_case_seconds(5, 4, 10, 300) > one_wave
+    assert worst_case_seconds(8, 4, 10, 300) == worst_case_seconds(5, 4, 10, 300)
+
+
+def test_a_keyframe_run_is_priced_with_its_images_before_the_budget_check() -> None:
+    plain = prepare(screenplay(2), VideoOptions(provider="runway", model="gen4.5"), concurrency=2)
+    keyframed = prepare(
+        screenplay(2), VideoOptions(provider="runway", model="gen4.5", keyframe=True), concurrency=2
+    )
+
+    assert keyframed.estimate.credits > plain.estimate.credits
+    assert all(line.keyframe_credits > 0 for line in keyframed.estimate.scenes)
