@@ -8,6 +8,8 @@
 4. Runway: the same 9-scene film through the real Runway provider and the unmodified `runwayml`
    SDK against the fake Runway API (tests/fakes), 5 s per clip, polled every second, with the
    provider concurrency at 9 (tier 5 allows 20) against 1 (tier 1).
+5. Direction: one scene of 6,000 speeches (direction was quadratic in a scene's speeches: 51 s),
+   and the largest script the API stores (a megabyte, 2,000 scenes), parsed, directed and priced.
 """
 
 from __future__ import annotations
@@ -66,6 +68,51 @@ def bench_breakdown(rows: list[tuple[str, str, str]], repeats: int) -> None:
             f"{statistics.median(walls):.2f} s",
             f"median of {repeats} runs, new process each; parse+direct+estimate alone "
             f"{statistics.median(inner) * 1000:.0f} ms",
+        )
+    )
+
+
+def one_scene_of_speeches(speeches: int) -> str:
+    lines = "".join(f"{('MARA', 'JONAH')[n % 2]}\nLine {n}.\n\n" for n in range(speeches))
+    return f"INT. WAITING ROOM - NIGHT\n\nMARA (70s) waits. JONAH (40s) paces.\n\n{lines}"
+
+
+def largest_script() -> str:
+    from script_to_film.limits import MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES
+
+    per_scene = MAX_SCREENPLAY_BYTES // MAX_SCRIPT_SCENES
+    scene = "INT. ROOM {n:04d} - NIGHT\n\nMARA (30s) waits by the door. She listens.\n\nMARA\nHello?\n\n"
+    padding = "x" * (per_scene - len(scene.format(n=0)) - 3)
+    return "".join(
+        scene.format(n=n).replace("listens.", f"listens. {padding}") for n in range(MAX_SCRIPT_SCENES)
+    )
+
+
+def bench_direction(rows: list[tuple[str, str, str]], repeats: int) -> None:
+    from script_to_film import director, screenplay
+    from script_to_film.breakdown import plan
+    from script_to_film.limits import MAX_SCRIPT_SCENES
+
+    conversation = one_scene_of_speeches(6_000)
+    parsed = screenplay.parse(conversation)
+    directing = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        director.direct(parsed)
+        directing.append(time.perf_counter() - start)
+    largest = largest_script()
+    planning = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        plan(largest, max_scenes=MAX_SCRIPT_SCENES)
+        planning.append(time.perf_counter() - start)
+    rows.append(
+        (
+            f"direct one scene of 6,000 speeches ({len(conversation.encode()) // 1024} KB)",
+            f"{statistics.median(directing) * 1000:.0f} ms",
+            f"median of {repeats}; the largest script stored ({len(largest.encode()) // 1024} KB, "
+            f"{MAX_SCRIPT_SCENES:,} scenes) parsed, directed and priced: "
+            f"{statistics.median(planning):.2f} s",
         )
     )
 
@@ -173,12 +220,14 @@ def bench_stitch(rows: list[tuple[str, str, str]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", choices=["breakdown", "film", "stitch", "runway"])
+    parser.add_argument("--only", choices=["breakdown", "direction", "film", "stitch", "runway"])
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     rows: list[tuple[str, str, str]] = []
     if args.only in (None, "breakdown"):
         bench_breakdown(rows, args.repeats)
+    if args.only in (None, "direction"):
+        bench_direction(rows, args.repeats)
     if args.only in (None, "stitch"):
         bench_stitch(rows)
     if args.only in (None, "film"):

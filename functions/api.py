@@ -44,13 +44,17 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from pydantic import BaseModel
 
-from script_to_film import __version__, library, videos
+from script_to_film import __version__, library, untrusted_json, videos
 from script_to_film.api_models import (
+    ID_PATTERN,
     PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
+    SCENE_PAGE_DEFAULT,
+    SCENE_PAGE_MAX,
     ErrorBody,
     FieldProblem,
     Health,
+    ScenePage,
     ScriptCreate,
     ScriptDetail,
     ScriptGenerate,
@@ -58,7 +62,9 @@ from script_to_film.api_models import (
     VideoCreate,
     VideoDetail,
     VideoPage,
+    VideoScenePage,
 )
+from script_to_film.breakdown import ScriptTooLongError
 from script_to_film.catalog import DEFAULT_MODEL
 from script_to_film.errors import (
     BudgetExceededError,
@@ -82,6 +88,8 @@ IDEMPOTENCY_SECONDS = 24 * 3600
 
 app = APIGatewayRestResolver(
     enable_validation=True,
+    # Bodies are bounded before they are parsed: nesting, integer digits, lone surrogates (400).
+    json_body_deserializer=untrusted_json.loads,
     cors=CORSConfig(
         allow_origin=os.environ.get("STF_CORS_ORIGIN", "*"),
         allow_headers=[IDEMPOTENCY_KEY_HEADER, "X-Amz-Date", "X-Amz-Security-Token", "X-Api-Key"],
@@ -107,15 +115,40 @@ def store() -> FilmStore:
 
 
 _S = HTTPStatus
+_PLAIN_TEXT = "text/plain; charset=utf-8"
 _WITH_BODY = (_S.BAD_REQUEST, _S.UNSUPPORTED_MEDIA_TYPE, _S.UNPROCESSABLE_ENTITY)
 """What a route reading a JSON body may answer: a body that does not parse (400), is not sent as
 JSON (415) or does not validate (422)."""
 
 
-def _responses(success: HTTPStatus, model: type[BaseModel], *errors: HTTPStatus) -> dict[int, Any]:
-    """The route's OpenAPI responses: its success and each error it can answer, with their bodies."""
+def _link(operation_id: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to `operation_id` whose parameters come from this answer (runtime expressions)."""
+    return {"operationId": operation_id, "parameters": parameters}
+
+
+_SCRIPT_LINKS = {
+    "GetScript": _link("getScript", script_id="$response.body#/id"),
+    "ListScriptScenes": _link("listScriptScenes", script_id="$response.body#/id"),
+    "GetScriptContent": _link("getScriptContent", script_id="$response.body#/id"),
+}
+_VIDEO_LINKS = {
+    "GetVideo": _link("getVideo", video_id="$response.body#/id"),
+    "ListVideoScenes": _link("listVideoScenes", video_id="$response.body#/id"),
+    "CancelVideo": _link("cancelVideo", video_id="$response.body#/id"),
+}
+
+
+def _responses(
+    success: HTTPStatus, model: type[BaseModel], *errors: HTTPStatus, links: dict[str, Any] | None = None
+) -> dict[int, Any]:
+    """The route's OpenAPI responses: its success (with the `links` a client can follow from it)
+    and each error it can answer, with their bodies."""
     answers: dict[int, Any] = {
-        success.value: {"description": success.phrase, "content": {"application/json": {"model": model}}}
+        success.value: {
+            "description": success.phrase,
+            "content": {"application/json": {"model": model}},
+            **({"links": links} if links else {}),
+        }
     }
     for status in sorted(set(errors)):
         answers[status.value] = {
@@ -128,7 +161,13 @@ def _responses(success: HTTPStatus, model: type[BaseModel], *errors: HTTPStatus)
 # Service -----------------------------------------------------------------------------------------
 
 
-@app.get(f"{API}/health", tags=["service"], summary="Is the API up", responses=_responses(_S.OK, Health))
+@app.get(
+    f"{API}/health",
+    operation_id="health",
+    tags=["service"],
+    summary="Is the API up",
+    responses=_responses(_S.OK, Health),
+)
 def health() -> Health:
     return Health(version=__version__)
 
@@ -158,10 +197,13 @@ def _base_path() -> str:
 
 @app.post(
     f"{API}/scripts",
+    operation_id="createScript",
     status_code=HTTPStatus.CREATED,
     tags=["scripts"],
     summary="Store a screenplay and break it down",
-    responses=_responses(_S.CREATED, ScriptDetail, *_WITH_BODY, _S.REQUEST_ENTITY_TOO_LARGE),
+    responses=_responses(
+        _S.CREATED, ScriptDetail, *_WITH_BODY, _S.REQUEST_ENTITY_TOO_LARGE, links=_SCRIPT_LINKS
+    ),
 )
 def create_script(script: Annotated[ScriptCreate, Body()]) -> Response[ScriptDetail]:
     created = library.create(store(), script)
@@ -175,11 +217,12 @@ def create_script(script: Annotated[ScriptCreate, Body()]) -> Response[ScriptDet
 
 @app.post(
     f"{API}/scripts/generate",
+    operation_id="generateScript",
     status_code=HTTPStatus.ACCEPTED,
     tags=["scripts"],
     summary="Have Claude write a screenplay (asynchronously)",
     description="Answers at once with the script WRITING; GET /scripts/{id} shows it READY or FAILED.",
-    responses=_responses(_S.ACCEPTED, ScriptDetail, *_WITH_BODY),
+    responses=_responses(_S.ACCEPTED, ScriptDetail, *_WITH_BODY, links=_SCRIPT_LINKS),
 )
 def generate_script(request: Annotated[ScriptGenerate, Body()]) -> Response[ScriptDetail]:
     requested = library.request_written(store(), request)
@@ -193,6 +236,7 @@ def generate_script(request: Annotated[ScriptGenerate, Body()]) -> Response[Scri
 
 @app.get(
     f"{API}/scripts",
+    operation_id="listScripts",
     tags=["scripts"],
     summary="Scripts, newest first",
     responses=_responses(_S.OK, ScriptPage, _S.BAD_REQUEST, _S.UNPROCESSABLE_ENTITY),
@@ -206,17 +250,60 @@ def list_scripts(
 
 @app.get(
     f"{API}/scripts/<script_id>",
+    operation_id="getScript",
     tags=["scripts"],
     summary="A script, with its scenes and estimate once READY",
     responses=_responses(_S.OK, ScriptDetail, _S.NOT_FOUND, _S.UNPROCESSABLE_ENTITY),
 )
 def get_script(
-    script_id: Annotated[str, Path(min_length=1, max_length=100)],
-    model: Annotated[str, Query(min_length=1, max_length=40, description="Model the estimate prices")] = (
-        DEFAULT_MODEL
-    ),
+    script_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+    model: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=40,
+            description="The model `estimate` prices, from the stored breakdown: each scene's clip at "
+            "the length nearest its own that the model makes. The scenes' shots stay as directed for "
+            "the breakdown's model (`shot.model`); POST /videos directs for the model it films with",
+        ),
+    ] = DEFAULT_MODEL,
 ) -> ScriptDetail:
     return library.detail(store(), script_id, model=model)
+
+
+@app.get(
+    f"{API}/scripts/<script_id>/scenes",
+    operation_id="listScriptScenes",
+    tags=["scripts"],
+    summary="A READY script's scenes, a page at a time",
+    description="Each page holds up to `limit` scenes and never more than fit an answer under a megabyte.",
+    responses=_responses(_S.OK, ScenePage, _S.BAD_REQUEST, _S.NOT_FOUND, _S.UNPROCESSABLE_ENTITY),
+)
+def list_script_scenes(
+    script_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+    limit: Annotated[int, Query(ge=1, le=SCENE_PAGE_MAX)] = SCENE_PAGE_DEFAULT,
+    next_token: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
+) -> ScenePage:
+    return library.scenes(store(), script_id, limit, next_token)
+
+
+@app.get(
+    f"{API}/scripts/<script_id>/content",
+    operation_id="getScriptContent",
+    tags=["scripts"],
+    summary="A READY script's Fountain text",
+    description="The text as it was stored, whatever its size (GET /scripts/{id} holds it only when small).",
+    responses={
+        **_responses(_S.OK, ErrorBody, _S.NOT_FOUND, _S.UNPROCESSABLE_ENTITY),
+        _S.OK.value: {"description": _S.OK.phrase, "content": {"text/plain": {"schema": {"type": "string"}}}},
+    },
+)
+def get_script_content(
+    script_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+) -> Response[str]:
+    return Response(
+        status_code=HTTPStatus.OK, content_type=_PLAIN_TEXT, body=library.content(store(), script_id)
+    )
 
 
 # Videos ------------------------------------------------------------------------------------------
@@ -224,6 +311,7 @@ def get_script(
 
 @app.post(
     f"{API}/videos",
+    operation_id="createVideo",
     status_code=HTTPStatus.ACCEPTED,
     tags=["videos"],
     summary="Film a script (asynchronously)",
@@ -233,7 +321,13 @@ def get_script(
         "refused (422), and while the first request is still being answered, 409."
     ),
     responses=_responses(
-        _S.ACCEPTED, VideoDetail, *_WITH_BODY, _S.NOT_FOUND, _S.CONFLICT, _S.SERVICE_UNAVAILABLE
+        _S.ACCEPTED,
+        VideoDetail,
+        *_WITH_BODY,
+        _S.NOT_FOUND,
+        _S.CONFLICT,
+        _S.SERVICE_UNAVAILABLE,
+        links=_VIDEO_LINKS,
     ),
 )
 def create_video(
@@ -323,6 +417,7 @@ def _idempotency_store(table_name: str) -> DynamoDBPersistenceLayer:
 
 @app.get(
     f"{API}/videos",
+    operation_id="listVideos",
     tags=["videos"],
     summary="Videos, newest first",
     responses=_responses(_S.OK, VideoPage, _S.BAD_REQUEST, _S.UNPROCESSABLE_ENTITY),
@@ -336,22 +431,43 @@ def list_videos(
 
 @app.get(
     f"{API}/videos/<video_id>",
+    operation_id="getVideo",
     tags=["videos"],
     summary="A video: its scenes, progress, cost, and the film's URL once made",
     responses=_responses(_S.OK, VideoDetail, _S.NOT_FOUND, _S.UNPROCESSABLE_ENTITY),
 )
-def get_video(video_id: Annotated[str, Path(min_length=1, max_length=100)]) -> VideoDetail:
+def get_video(
+    video_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+) -> VideoDetail:
     return videos.detail(store(), store().get_video(video_id))
+
+
+@app.get(
+    f"{API}/videos/<video_id>/scenes",
+    operation_id="listVideoScenes",
+    tags=["videos"],
+    summary="A video's scenes, a page at a time, with their clips' URLs",
+    responses=_responses(_S.OK, VideoScenePage, _S.BAD_REQUEST, _S.NOT_FOUND, _S.UNPROCESSABLE_ENTITY),
+)
+def list_video_scenes(
+    video_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+    limit: Annotated[int, Query(ge=1, le=SCENE_PAGE_MAX)] = SCENE_PAGE_DEFAULT,
+    next_token: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
+) -> VideoScenePage:
+    return videos.scenes(store(), video_id, limit, next_token)
 
 
 @app.post(
     f"{API}/videos/<video_id>/cancel",
+    operation_id="cancelVideo",
     tags=["videos"],
     summary="Cancel a queued or running video",
     description="Stops the workflow and cancels the scenes at the provider; 409 once the video has ended.",
     responses=_responses(_S.OK, VideoDetail, _S.NOT_FOUND, _S.CONFLICT, _S.UNPROCESSABLE_ENTITY),
 )
-def cancel_video(video_id: Annotated[str, Path(min_length=1, max_length=100)]) -> VideoDetail:
+def cancel_video(
+    video_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
+) -> VideoDetail:
     return videos.detail(store(), videos.cancel(store(), video_id))
 
 
@@ -364,6 +480,7 @@ _ERRORS: tuple[tuple[type[Exception], HTTPStatus, str], ...] = (
     (InvalidPageTokenError, HTTPStatus.BAD_REQUEST, "invalid_page_token"),
     (BudgetExceededError, HTTPStatus.UNPROCESSABLE_ENTITY, "budget_exceeded"),
     (TooManyScenesError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_scenes"),
+    (ScriptTooLongError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_scenes"),
     (RunTooLongError, HTTPStatus.UNPROCESSABLE_ENTITY, "run_too_long"),
     (videos.IdempotencyKeyReusedError, HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
     (WorkflowUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE, "workflow_unavailable"),
@@ -415,6 +532,16 @@ def _key_in_progress(error: IdempotencyAlreadyInProgressError) -> Response[Any]:
     )
 
 
+MAX_PROBLEMS = 20
+"""Invalid fields an answer lists: a body of a hundred thousand unknown keys gets the first few."""
+_PROBLEM_CHARS = 200
+
+
+def _shortened(text: str) -> str:
+    """A field's location or message within `_PROBLEM_CHARS` (a key may be as long as the body)."""
+    return text if len(text) <= _PROBLEM_CHARS else text[: _PROBLEM_CHARS - 1] + "…"
+
+
 def _invalid_request(error: RequestValidationError) -> Response[Any]:
     problems = error.errors()
     unreadable = next((problem for problem in problems if problem.get("type") == "json_invalid"), None)
@@ -422,11 +549,14 @@ def _invalid_request(error: RequestValidationError) -> Response[Any]:
         detail = (unreadable.get("ctx") or {}).get("error", "JSON decode error")
         return _error(HTTPStatus.BAD_REQUEST, "invalid_json", f"the request body is not valid JSON: {detail}")
     fields = [
-        FieldProblem(location=".".join(str(part) for part in problem["loc"]), message=str(problem["msg"]))
-        for problem in problems
+        FieldProblem(
+            location=_shortened(".".join(str(part) for part in problem["loc"])),
+            message=_shortened(str(problem["msg"])),
+        )
+        for problem in problems[:MAX_PROBLEMS]
     ]
     first = fields[0]
-    more = f" (and {len(fields) - 1} more)" if len(fields) > 1 else ""
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return _error(
         HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_request", f"{first.location}: {first.message}{more}", fields
     )
@@ -510,6 +640,7 @@ for _kind, _answer in (
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
+# Never in a trace: answers hold screenplays and presigned URLs, and errors can quote either.
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -11,7 +11,8 @@ from script_to_film.scripts import generate_script
 
 
 @logger.inject_lambda_context(correlation_id_path="script_id", clear_state=True)
-@tracer.capture_lambda_handler
+# Never in a trace: the answer is the script (its title), errors can quote Claude's answer.
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The claim on the script lasts exactly as long as this invocation may run.
     lease_seconds = math.ceil(context.get_remaining_time_in_millis() / 1000)

@@ -52,6 +52,10 @@ class LambdaFactory(Construct):
         self._environment = {
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            # X-Ray keeps what a handler answers or raises unless told not to: screenplays,
+            # presigned URLs and provider errors quoting them stay out of every trace.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
             **environment,
         }
         self._reserved_concurrency = reserved_concurrency

@@ -37,7 +37,14 @@ from infra.constructs.layers import LayerNotBuiltError, Layers
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
-EVERY_FUNCTION_ENV = {"STF_TABLE", "STF_BUCKET", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+EVERY_FUNCTION_ENV = {
+    "STF_TABLE",
+    "STF_BUCKET",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR",
+}
 RUNWAY_READERS = {"SubmitScene", "CheckScene", "StoreClip", "RecordFailure", "Api", "Cleanup"}
 ANTHROPIC_READERS = {"ScriptWriter"}
 
@@ -336,6 +343,8 @@ def test_every_function_is_made_by_the_factory_the_same_way(resources: dict[str,
         assert set(env) >= EVERY_FUNCTION_ENV, name
         assert env["POWERTOOLS_SERVICE_NAME"] == SERVICE_NAME
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == METRICS_NAMESPACE
+        assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false", f"{name}: no answer in a trace"
+        assert env["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false", f"{name}: no exception in a trace"
         assert not any("KEY" in var or var.endswith("SECRET") for var in env), f"{name}: no secret in env"
         roles.add(role_of(props))
     assert len(roles) == len(functions), "a role of its own for each function"

@@ -187,9 +187,12 @@ def test_the_openapi_document_lists_every_route(stack: LocalStack) -> None:
         ("GET", "/api/v1/scripts"),
         ("POST", "/api/v1/scripts/generate"),
         ("GET", "/api/v1/scripts/{script_id}"),
+        ("GET", "/api/v1/scripts/{script_id}/scenes"),
+        ("GET", "/api/v1/scripts/{script_id}/content"),
         ("POST", "/api/v1/videos"),
         ("GET", "/api/v1/videos"),
         ("GET", "/api/v1/videos/{video_id}"),
+        ("GET", "/api/v1/videos/{video_id}/scenes"),
         ("POST", "/api/v1/videos/{video_id}/cancel"),
     }
     assert document["servers"] == [{"url": "/"}]

@@ -17,6 +17,9 @@ from pydantic import ValidationError
 from functions import script_writer
 from infra.local.lambda_dispatch import LocalLambdaContext
 from infra.local.stack import LocalStack
+from script_to_film import breakdown
+from script_to_film.breakdown import StoredBreakdown
+from script_to_film.limits import MAX_SCRIPT_SCENES
 from script_to_film.models import ScriptRecord, ScriptStatus
 from script_to_film.scripts import DEFAULT_CLAIM_SECONDS, generate_script
 from script_to_film.store import FilmStore, NotFoundError, now_iso
@@ -95,6 +98,33 @@ def test_the_writer_lambda_makes_a_writing_script_ready(
     # The claim lasted as long as the invocation could run, so a retry after a timeout finds it expired.
     [left] = claims_left
     assert 595 <= left <= 601
+
+
+def test_a_written_script_is_stored_with_its_breakdown(stack: LocalStack, fake: FakeAnthropic) -> None:
+    event = writing(stack.store)
+    fake.enqueue(Reply.screenplay())
+
+    generate_script(stack.store, event)
+
+    document = stack.store.get_script_breakdown(event["script_id"])
+    assert document is not None
+    assert StoredBreakdown.model_validate_json(document) == StoredBreakdown.of(breakdown.plan(SCREENPLAY))
+
+
+def test_a_written_script_of_more_scenes_than_a_script_may_have_fails(
+    stack: LocalStack, fake: FakeAnthropic
+) -> None:
+    event = writing(stack.store)
+    endless = SCREENPLAY + "".join(
+        f"\nINT. CORRIDOR {n} - NIGHT\n\nFootsteps.\n" for n in range(MAX_SCRIPT_SCENES)
+    )
+    fake.enqueue(Reply.screenplay(endless))
+
+    script = generate_script(stack.store, event)
+
+    assert script.status is ScriptStatus.FAILED
+    assert script.failure is not None and f"at most {MAX_SCRIPT_SCENES:,}" in script.failure
+    assert stack.store.get_script_breakdown(event["script_id"]) is None
 
 
 def test_a_duplicate_delivery_neither_pays_again_nor_rewrites_the_script(

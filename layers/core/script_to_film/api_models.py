@@ -3,7 +3,9 @@
 Requests refuse unknown fields, so a misspelt option is answered 422 instead of being silently
 ignored. Their bounds are the project's limits (the screenplay size is checked by the breakdown,
 which answers 413 rather than 422). Responses never hold a provider URL: clips and films are
-served from the project's bucket through presigned URLs that expire within the hour.
+served from the project's bucket through presigned URLs that expire within the hour. No answer is
+over `MAX_RESPONSE_BYTES`: a script's scenes and a video's scenes come a page at a time, and a
+script's text inline only while it is small (`GET /scripts/{id}/content` has it whatever its size).
 """
 
 from __future__ import annotations
@@ -14,11 +16,33 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from script_to_film.breakdown import EstimateView, SceneBreakdown
 from script_to_film.director import DEFAULT_STYLE
-from script_to_film.limits import MAX_SCENES, MAX_SCREENPLAY_BYTES
+from script_to_film.limits import (
+    MAX_SCENES,
+    MAX_SCREENPLAY_BYTES,
+    MAX_SCRIPT_SCENES,
+    MAX_TITLE_CHARS,
+)
 from script_to_film.models import SceneStatus, ScriptStatus, VideoStatus
 
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
+SCENE_PAGE_DEFAULT = 100
+"""Scenes in a script's or a video's first page (and in each page unless `limit` says otherwise):
+most screenplays' scenes all come in one answer."""
+SCENE_PAGE_MAX = 200
+SCENE_PAGE_BYTES = 600_000
+"""However many scenes a page may hold, their JSON is at most this many bytes."""
+CONTENT_INLINE_BYTES = 300_000
+"""A script's text comes inline (`content`) only when its JSON string is at most this many bytes;
+with the scenes' page and the rest it keeps the answer under `MAX_RESPONSE_BYTES`."""
+
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+"""Script and video ids (`script-…`, `video-…`): letters, digits, `-` and `_`."""
+
+
+TEXT_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+"""One line of text: no control characters (NUL, line breaks, escapes)."""
 
 
 class _Request(BaseModel):
@@ -34,13 +58,16 @@ class ScriptCreate(_Request):
     title: str | None = Field(
         default=None,
         min_length=1,
-        max_length=200,
-        description="The script's title; default: the title page's `Title:`",
+        max_length=MAX_TITLE_CHARS,
+        pattern=TEXT_LINE_PATTERN,
+        examples=["Kettle"],
+        description="The script's title (one line of text); default: the title page's `Title:`",
     )
     content: str = Field(
         min_length=1,
+        examples=["Title: Kettle\n\nINT. KITCHEN - NIGHT\n\nA kettle sings. MAYA (30s) ignores it.\n"],
         description=f"The screenplay in Fountain, at most {MAX_SCREENPLAY_BYTES:,} bytes of UTF-8 "
-        "(413 beyond)",
+        f"(413 beyond) and {MAX_SCRIPT_SCENES:,} scenes (422 `too_many_scenes` beyond)",
     )
 
 
@@ -68,17 +95,46 @@ class ScriptSummary(BaseModel):
     failure: str | None = Field(default=None, description="Why writing it failed (FAILED only)")
 
 
+class SceneView(SceneBreakdown):
+    """A scene of a script's breakdown, with its shot as directed for the breakdown's model."""
+
+    truncated: bool = Field(
+        default=False,
+        description=f"The scene alone is over {SCENE_PAGE_BYTES:,} bytes of JSON, so its action, "
+        "characters and dialogue were cut here; GET /scripts/{id}/content has the whole text",
+    )
+
+
 class ScriptDetail(ScriptSummary):
     """A script with its breakdown: scenes, shots and what filming them would cost."""
 
-    scenes: list[SceneBreakdown] = Field(default_factory=list, description="Empty until the script is READY")
+    scenes: list[SceneView] = Field(
+        default_factory=list,
+        description=f"The first {SCENE_PAGE_DEFAULT} scenes (fewer when they would be over "
+        f"{SCENE_PAGE_BYTES:,} bytes); empty until the script is READY",
+    )
+    scenes_next_token: str | None = Field(
+        default=None,
+        description="More scenes: pass as `next_token` to GET /scripts/{id}/scenes; null when "
+        "`scenes` ends with the last scene",
+    )
     total_seconds: int | None = Field(default=None, description="Estimated screen time of all the scenes")
     estimate: EstimateView | None = Field(
         default=None, description="The cost of filming every scene with the estimate's model"
     )
     content: str | None = Field(
-        default=None, description="The Fountain text (GET /scripts/{id} of a READY script only)"
+        default=None,
+        description=f"The Fountain text, in GET /scripts/{{id}} of a READY script when it is at most "
+        f"{CONTENT_INLINE_BYTES:,} bytes as a JSON string; null otherwise (GET /scripts/{{id}}/content "
+        "answers it as text/plain whatever its size)",
     )
+
+
+class ScenePage(BaseModel):
+    """A page of a script's scenes (GET /scripts/{id}/scenes)."""
+
+    items: list[SceneView]
+    next_token: str | None = Field(description="Pass as `next_token` for the next page; null on the last")
 
 
 class ScriptPage(BaseModel):
@@ -92,7 +148,7 @@ class ScriptPage(BaseModel):
 class VideoCreate(_Request):
     """How to film a stored script."""
 
-    script_id: str = Field(min_length=1, max_length=100)
+    script_id: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
     provider: str = Field(
         default="animatic", max_length=40, description="`animatic` (offline, free) or `runway`"
     )
@@ -182,7 +238,15 @@ class VideoDetail(VideoSummary):
     resolution: str = Field(description="WIDTHxHEIGHT of the clips")
     fps: int | None
     keyframe: bool
-    scenes: list[VideoSceneView]
+    scenes: list[VideoSceneView] = Field(
+        description=f"The first {SCENE_PAGE_DEFAULT} scenes; `scenes_next_token` pages on through "
+        "GET /videos/{id}/scenes"
+    )
+    scenes_next_token: str | None = Field(
+        default=None,
+        description="More scenes: pass as `next_token` to GET /videos/{id}/scenes; null when `scenes` "
+        "ends with the last scene",
+    )
     film_url: str | None = Field(description="Presigned URL of the film, once it is assembled")
     urls_expire_at: str | None = Field(description="When `film_url` and the clip URLs stop working")
     execution: str | None = Field(description="The Step Functions execution ARN")
@@ -194,6 +258,14 @@ class VideoDetail(VideoSummary):
     left_out: list[LeftOutView] = Field(
         default_factory=list, description="Scenes whose clip was stored but could not go into the film"
     )
+
+
+class VideoScenePage(BaseModel):
+    """A page of a video's scenes (GET /videos/{id}/scenes), with their clips' presigned URLs."""
+
+    items: list[VideoSceneView]
+    next_token: str | None = Field(description="Pass as `next_token` for the next page; null on the last")
+    urls_expire_at: str | None = Field(description="When the clip URLs stop working")
 
 
 class VideoPage(BaseModel):
@@ -219,4 +291,6 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="What kind of error, for programs", examples=["budget_exceeded"])
     message: str = Field(description="What is wrong and, where it can, what would be accepted")
-    problems: list[FieldProblem] | None = Field(default=None, description="Each invalid field (422)")
+    problems: list[FieldProblem] | None = Field(
+        default=None, description="Each invalid field (422), the first twenty when there are more"
+    )

@@ -6,14 +6,24 @@ shots, so all three always agree on how a screenplay is filmed and what it costs
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel
 
-from script_to_film import cost, director, screenplay
+from script_to_film import catalog, cost, director, screenplay
 from script_to_film.catalog import DEFAULT_MODEL
 from script_to_film.cost import Estimate
-from script_to_film.errors import ScreenplayTooLargeError
-from script_to_film.limits import MAX_SCREENPLAY_BYTES
+from script_to_film.errors import NotTextError, ScreenplayError, ScreenplayTooLargeError
+from script_to_film.limits import MAX_HEADING_CHARS, MAX_SCREENPLAY_BYTES, MAX_TITLE_CHARS
 from script_to_film.models import IntExt, Scene, Screenplay, Shot
+
+_CONTROL = re.compile(rb"[\x01-\x08\x0b\x0e-\x1f]")
+"""Control characters no text holds (NUL is the parser's to refuse): JSON escapes each in six
+bytes, so a screenplay of them would answer six megabytes where its text is one."""
+
+
+class ScriptTooLongError(ScreenplayError):
+    """The screenplay has more scenes than a stored script may (HTTP 422 `too_many_scenes`)."""
 
 
 class ShotView(BaseModel):
@@ -77,13 +87,50 @@ class Plan(BaseModel):
                 for scene, shot in zip(self.screenplay.scenes, self.shots, strict=True)
             ],
             total_seconds=self.screenplay.total_seconds,
-            estimate=EstimateView(
-                provider=self.estimate.provider,
-                model=self.estimate.model,
-                credits=self.estimate.credits,
-                usd=self.estimate.usd,
-            ),
+            estimate=_estimate_view(self.estimate),
         )
+
+    def retimed(self, model: str) -> list[Shot]:
+        """The shots as `model` would make them, for pricing: each clip the length nearest to what
+        its scene asks for that the model makes, at the model's default ratio. Prompts, cameras and
+        lighting stay as directed; the clip lengths and ratio are all an estimate reads."""
+        chosen = catalog.get_model(model)
+        return [
+            shot.model_copy(
+                update={
+                    "duration": catalog.nearest_duration(chosen, director.clip_seconds(scene)),
+                    "ratio": chosen.default_ratio,
+                    "model": chosen.id,
+                    "provider": chosen.provider,
+                }
+            )
+            for scene, shot in zip(self.screenplay.scenes, self.shots, strict=True)
+        ]
+
+
+class StoredBreakdown(BaseModel):
+    """A script's breakdown as stored beside it: directed once when the script is stored, and read,
+    not recomputed, whenever the script is."""
+
+    breakdown: Breakdown
+    estimates: dict[str, EstimateView]
+    """The cost of filming every scene on each model of the catalog, by model id."""
+
+    @classmethod
+    def of(cls, plan: Plan) -> StoredBreakdown:
+        return cls(
+            breakdown=plan.to_breakdown(),
+            estimates={
+                model: _estimate_view(cost.estimate(plan.retimed(model), model=model))
+                for model in catalog.MODELS
+            },
+        )
+
+
+def _estimate_view(estimate: Estimate) -> EstimateView:
+    return EstimateView(
+        provider=estimate.provider, model=estimate.model, credits=estimate.credits, usd=estimate.usd
+    )
 
 
 def plan(
@@ -92,16 +139,47 @@ def plan(
     model: str = DEFAULT_MODEL,
     style: str = director.DEFAULT_STYLE,
     ratio: str | None = None,
+    max_scenes: int | None = None,
 ) -> Plan:
-    """Parse, direct and price a screenplay. Raises `InvalidInputError` subclasses on bad input."""
-    data = source if isinstance(source, bytes) else source.encode("utf-8")
+    """Parse, direct and price a screenplay. Raises `InvalidInputError` subclasses on bad input,
+    `ScriptTooLongError` when it has more than `max_scenes` scenes (checked before directing)."""
+    try:
+        data = source if isinstance(source, bytes) else source.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise NotTextError(f"not UTF-8 text (a lone UTF-16 surrogate at character {error.start:,})") from None
     if len(data) > MAX_SCREENPLAY_BYTES:
         raise ScreenplayTooLargeError(
             f"screenplay is {len(data):,} bytes; the limit is {MAX_SCREENPLAY_BYTES:,} bytes"
         )
     parsed = screenplay.parse_bytes(data)
+    control = _CONTROL.search(data)
+    if control:
+        raise NotTextError(
+            f"not text (control character U+{control[0][0]:04X} at offset {control.start():,}); "
+            "a screenplay holds tabs, line breaks and form feeds, no other control characters"
+        )
+    parsed = _bounded(parsed, max_scenes)
     shots = director.direct(parsed, model=model, style=style, ratio=ratio)
     return Plan(screenplay=parsed, shots=shots, estimate=cost.estimate(shots))
+
+
+def _bounded(parsed: Screenplay, max_scenes: int | None) -> Screenplay:
+    """The screenplay if its scenes can be stored and filmed: refused with more than `max_scenes`
+    scenes or a heading no scene has; its title cut to `MAX_TITLE_CHARS`."""
+    if max_scenes is not None and len(parsed.scenes) > max_scenes:
+        raise ScriptTooLongError(
+            f"the screenplay has {len(parsed.scenes):,} scenes; a script may have at most {max_scenes:,}: "
+            "split it into parts"
+        )
+    for scene in parsed.scenes:
+        if len(scene.heading) > MAX_HEADING_CHARS:
+            raise ScreenplayError(
+                f"scene {scene.number}'s heading is {len(scene.heading):,} characters long; a heading "
+                f"is at most {MAX_HEADING_CHARS} (is a blank line missing after it?)"
+            )
+    if parsed.title and len(parsed.title) > MAX_TITLE_CHARS:
+        return parsed.model_copy(update={"title": parsed.title[: MAX_TITLE_CHARS - 1] + "…"})
+    return parsed
 
 
 def _scene_view(scene: Scene, shot: Shot) -> SceneBreakdown:

@@ -30,7 +30,8 @@ sentence is kept as written). Everything here is deterministic and pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -411,6 +412,15 @@ def _ended(sentence: str) -> str:
     return sentence if _TERMINAL.search(sentence) else f"{sentence}."
 
 
+def _last_visible(text: str, end: int) -> str:
+    """The last character before `end` that is not white space ("" when there is none), found
+    without copying the text before it: a sentence may hold a name at every other word."""
+    index = end - 1
+    while index >= 0 and text[index].isspace():
+        index -= 1
+    return text[index] if index >= 0 else ""
+
+
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -452,7 +462,9 @@ _NOT_NAMES = frozenset({"INT", "EXT", "EST", "SUPER", "INSERT", "TITLE", "CUT", 
 _OFF_SCREEN = re.compile(r"\b(?:V\.?\s?O|O\.?\s?S|O\.?\s?C|PHONE|RADIO|FILTERED|PRE-?LAP)\b", re.IGNORECASE)
 _PARENS = re.compile(r"[^\S\n]*\(([^()\n]{1,60})\)")
 _COMMA = re.compile(r",\s*")
-_SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|\n[^\S\n]*\n")
+_SENTENCE_END = r"[.!?…](?=\s|$)|\n[^\S\n]*\n"
+_SENTENCE_ENDS = re.compile(f"(?=(?:{_SENTENCE_END}))")
+"""Every place a sentence end starts, overlapping ones included."""
 
 _FEMALE_NOUNS = _words(
     "woman women girl lady mother mom mum grandmother grandma granny wife daughter sister aunt niece queen",
@@ -502,13 +514,43 @@ def _name_variants(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((name, name.title(), " ".join(word.capitalize() for word in name.split()))))
 
 
-def _name_pattern(names: Sequence[str]) -> re.Pattern[str] | None:
+def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     """Mentions of any of `names` in capitals or title case (`MARA`, `Mara`, `Mara's`), never lower case."""
-    variants = sorted({variant for name in names for variant in _name_variants(name)}, key=len, reverse=True)
+    variants = {variant for name in names for variant in _name_variants(name)}
     if not variants:
         return None
-    alternatives = "|".join(re.escape(variant) for variant in variants)
-    return re.compile(rf"(?<![\w'\u2019])({alternatives})(?!\w)(['\u2019]s(?!\w))?")
+    return re.compile(rf"(?<![\w'\u2019])({_alternatives(variants)})(?!\w)(['\u2019]s(?!\w))?")
+
+
+def _owners(names: Iterable[str]) -> dict[str, str]:
+    """Whose name each variant `_name_pattern` matches is (the last of `names` that has it)."""
+    return {variant: name for name in names for variant in _name_variants(name)}
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    """A pattern matching any of `words`, the longest first, built as a trie: a screenplay can name
+    thousands of speakers, and a plain alternation would try every one at every character.
+
+    Where a word ends inside a longer one (`MARA`, `MARA JONES`) the rest is an optional group,
+    which regular expressions try greedily: the longer word first, as a sorted alternation would."""
+    root: _Trie = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_pattern(root)
+
+
+def _trie_pattern(node: _Trie) -> str:
+    branches = [re.escape(char) + _trie_pattern(rest) for char, rest in node.items() if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{body})?" if "" in node else body
 
 
 def _is_age(text: str) -> bool:
@@ -526,13 +568,17 @@ def _looks_like_clause(segment: str) -> bool:
     return first.endswith("s") and not first.endswith("ss") and first not in _NOT_VERBS
 
 
-def _parse_intro(text: str, name_end: int) -> _Intro | None:
+def _parse_intro(text: str, name_end: int, sentence_end: Callable[[int], int]) -> _Intro | None:
     """Age and description written after a name (`NAME (70s), wiry, in a coat, sits…` or
-    `NAME, 70s, a retired conductor, …`), and where they end; None when there are none."""
+    `NAME, 70s, a retired conductor, …`), and where they end; None when there are none.
+
+    `sentence_end(pos)` is where the sentence holding `pos` ends (see `_sentence_ends`)."""
     age: str | None = None
     descriptors: list[str] = []
     pos = name_end
     parens = _PARENS.match(text, pos)
+    if not parens and not _COMMA.match(text, pos):
+        return None
     if parens:
         for part in parens.group(1).split(","):
             part = _clean(part)
@@ -541,8 +587,7 @@ def _parse_intro(text: str, name_end: int) -> _Intro | None:
             elif part and not _is_negative(part) and not _OFF_SCREEN.fullmatch(part):
                 descriptors.append(part)
         pos = parens.end()
-    end_match = _SENTENCE_END.search(text, pos)
-    end = end_match.start() if end_match else len(text)
+    end = sentence_end(pos)
     taken = 0
     while taken < 3 and (comma := _COMMA.match(text, pos)):
         next_comma = text.find(",", comma.end(), end)
@@ -623,16 +668,90 @@ def _discover_names(actions: Sequence[str]) -> list[str]:
     return [name for name in found if len(name) > 1 and name not in _NOT_NAMES]
 
 
+MAX_CAST = 200
+"""Characters the prompts describe, in order of introduction, then of first speech. A feature has
+30 to 100 speaking parts (Big Fish: 51); past this a screenplay is a list of names, and whoever is
+past it is "someone" in the prompts."""
+MAX_NAME_CHARS = 50
+"""A longer character cue is not a name to describe, nor one to look for in the action."""
+
+
 def _people_names(speeches: Mapping[str, Sequence[DialogueLine]], actions: Sequence[str]) -> list[str]:
     """Everyone a prompt may mention: characters introduced in action, and speakers seen on screen
-    (a voice heard only off screen, like a RADIO, stays a word of the action)."""
+    (a voice heard only off screen, like a RADIO, stays a word of the action unless the action
+    names it), at most `MAX_CAST` of them."""
     names = _discover_names(actions)
-    for speaker, spoken in speeches.items():
-        pattern = _name_pattern([speaker])
-        on_screen = any(_on_screen(line) for line in spoken)
-        if speaker and (on_screen or any(pattern and pattern.search(text) for text in actions)):
-            names.append(speaker)
-    return list(dict.fromkeys(names))
+    candidates = {name: spoken for name, spoken in speeches.items() if 0 < len(name) <= MAX_NAME_CHARS}
+    on_screen = {name for name, spoken in candidates.items() if any(_on_screen(line) for line in spoken)}
+    heard = [name for name in candidates if name not in on_screen]
+    mentioned = {mention.name for mentions in _find_mentions(actions, heard) for mention in mentions}
+    names += [name for name in candidates if name in on_screen or name in mentioned]
+    return [name for name in dict.fromkeys(names) if len(name) <= MAX_NAME_CHARS][:MAX_CAST]
+
+
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    start: int
+    end: int
+    """After the name, and after its `'s` when possessive."""
+    name: str
+    possessive: bool
+
+
+_NOT_WORD_CHAR = re.compile(r"\W")
+_POSSESSIVE = re.compile(r"['\u2019]s(?!\w)")
+
+
+def _find_mentions(texts: Sequence[str], names: Sequence[str]) -> list[list[_Mention]]:
+    """Each text's mentions of each of `names`, in order, as searching it for that name alone would
+    find them (`EDWARD` inside `YOUNG EDWARD` is a mention of both), in one scan of the text for
+    all the names: wherever a name starts, the longest name there, then the shorter ones it begins
+    with."""
+    owners = _owners(names)
+    if not owners:
+        return [[] for _ in texts]
+    starts = re.compile(rf"(?<![\w'\u2019])(?=({_alternatives(owners)})(?!\w))")
+    nested: dict[str, list[tuple[int, str]]] = {}
+
+    def names_in(longest: str) -> list[tuple[int, str]]:
+        """(length, name) of each name `longest` begins with, ending where a word does; each
+        name once, at its longest."""
+        if longest not in nested:
+            longest_of: dict[str, int] = {}
+            for cut in (len(longest), *reversed([cut.start() for cut in _NOT_WORD_CHAR.finditer(longest)])):
+                name = owners.get(longest[:cut])
+                if name is not None:
+                    longest_of.setdefault(name, cut)
+            nested[longest] = [(cut, name) for name, cut in longest_of.items()]
+        return nested[longest]
+
+    found: list[list[_Mention]] = []
+    for text in texts:
+        in_text: list[_Mention] = []
+        free_from: dict[str, int] = {}
+        for match in starts.finditer(text):
+            start = match.start()
+            for length, name in names_in(match.group(1)):
+                if start < free_from.get(name, 0):
+                    continue
+                end = start + length
+                possessive = _POSSESSIVE.match(text, end)
+                free_from[name] = end = possessive.end() if possessive else end
+                in_text.append(_Mention(start, end, name, possessive is not None))
+        found.append(in_text)
+    return found
+
+
+def _sentence_ends(text: str) -> Callable[[int], int]:
+    """Where the sentence holding a position of `text` ends: found once for the whole text, so a
+    long paragraph naming a character at every word is not searched again at each name."""
+    starts = [match.start() for match in _SENTENCE_ENDS.finditer(text)]
+
+    def end_after(pos: int) -> int:
+        index = bisect_left(starts, pos)
+        return starts[index] if index < len(starts) else len(text)
+
+    return end_after
 
 
 def _speeches_by_speaker(screenplay: Screenplay) -> dict[str, list[DialogueLine]]:
@@ -659,27 +778,65 @@ def _stated_gender(name: str, intro: _Intro | None) -> Gender | None:
     return None
 
 
-def _pronoun_gender(
-    name: str, actions: Sequence[str], others: re.Pattern[str] | None, genders: Mapping[str, Gender | None]
-) -> Gender | None:
-    """The first pronoun after a mention of `name` that can only be theirs: one with no other
-    character mentioned in between, or only characters known to be of the other gender."""
-    pattern = _name_pattern([name])
-    lookup = {variant: other for other in genders for variant in _name_variants(other)}
-    for text in actions:
-        for mention in pattern.finditer(text) if pattern else ():
-            window = text[mention.end() : mention.end() + 300]
-            between = (
-                [(found.start(), genders[lookup[found.group(1)]]) for found in others.finditer(window)]
-                if others
+PRONOUN_WINDOW = 300
+"""How far after a mention a pronoun may be and still be taken as that character's."""
+
+
+def _pronoun_of(found: re.Match[str]) -> Gender:
+    return "female" if found.group(1) else "male"
+
+
+class _Pronouns:
+    """Whose a pronoun after a mention can be, from one scan of each text: its pronouns, and its
+    mentions of the cast as the prompts read them (the longest name wherever names overlap), with
+    how many of each gender come before each one."""
+
+    def __init__(
+        self, actions: Sequence[str], names: Sequence[str], genders: Mapping[str, Gender | None]
+    ) -> None:
+        pattern = _name_pattern(names)
+        owners = _owners(names)
+        self.pronouns: list[list[tuple[int, int, Gender]]] = []
+        self.starts: list[list[int]] = []
+        self.before: list[dict[Gender | None, list[int]]] = []
+        self.own: dict[str, dict[int, list[int]]] = {}
+        """Per name, per text: the indexes of the name's own mentions among the text's."""
+        for text_index, text in enumerate(actions):
+            self.pronouns.append(
+                [(found.start(), found.end(), _pronoun_of(found)) for found in _PRONOUN.finditer(text)]
+            )
+            scanned = (
+                [(match.start(), owners[match.group(1)]) for match in pattern.finditer(text)]
+                if pattern
                 else []
             )
-            for pronoun in _PRONOUN.finditer(window):
-                gender: Gender = "female" if pronoun.group(1) else "male"
-                if any(start < pronoun.start() and other in (None, gender) for start, other in between):
-                    break
+            self.starts.append([start for start, _ in scanned])
+            counts: dict[Gender | None, list[int]] = {gender: [0] for gender in (None, "female", "male")}
+            for index, (_, name) in enumerate(scanned):
+                self.own.setdefault(name, {}).setdefault(text_index, []).append(index)
+                for gender, running in counts.items():
+                    running.append(running[-1] + int(genders[name] == gender))
+            self.before.append(counts)
+
+    def gender(self, name: str, mentions: Iterable[tuple[int, int]]) -> Gender | None:
+        """The first pronoun after one of `name`'s mentions (text index, end) that can only be
+        theirs: one with no other character mentioned in between, or only characters known to be
+        of the other gender. `name`'s own gender is not stated (else there is nothing to find)."""
+        for text, after in mentions:
+            pronouns = self.pronouns[text]
+            first = bisect_left(pronouns, (after,))
+            if first == len(pronouns) or pronouns[first][1] > after + PRONOUN_WINDOW:
+                continue
+            start, _, gender = pronouns[first]
+            low, high = bisect_left(self.starts[text], after), bisect_left(self.starts[text], start)
+            kinds: tuple[Gender | None, ...] = (None, gender)
+            unknown_or_same = sum(
+                self.before[text][kind][high] - self.before[text][kind][low] for kind in kinds
+            )
+            own = self.own.get(name, {}).get(text, [])
+            if unknown_or_same == bisect_left(own, high) - bisect_left(own, low):
                 return gender
-    return None
+        return None
 
 
 def _reflexive_gender(spoken: Sequence[DialogueLine]) -> Gender | None:
@@ -703,30 +860,26 @@ def _cast(screenplay: Screenplay) -> _Cast:
     actions = [_strip_controls(scene.action) for scene in screenplay.scenes]
     speeches = _speeches_by_speaker(screenplay)
     names = _people_names(speeches, actions)
-    found: dict[str, _Intro | None] = {}
+    found: dict[str, _Intro | None] = dict.fromkeys(names)
     intros: dict[int, list[tuple[int, int, str]]] = {}
-    for name in names:
-        found[name] = None
-        pattern = _name_pattern([name])
-        mentions = (
-            ((index, match) for index, text in enumerate(actions) for match in pattern.finditer(text))
-            if pattern
-            else iter(())
-        )
-        for index, match in mentions:
-            intro = None if match.group(2) else _parse_intro(actions[index], match.end())
+    mentions: dict[str, list[tuple[int, int]]] = {name: [] for name in names}
+    for index, (text, in_text) in enumerate(zip(actions, _find_mentions(actions, names), strict=True)):
+        sentence_end: Callable[[int], int] | None = None
+        for mention in in_text:
+            mentions[mention.name].append((index, mention.end))
+            if mention.possessive or found[mention.name] is not None:
+                continue
+            sentence_end = sentence_end or _sentence_ends(text)
+            intro = _parse_intro(text, mention.end, sentence_end)
             if intro:
-                found[name] = intro
-                intros.setdefault(index, []).append((match.start(), intro.end, name))
-                break
+                found[mention.name] = intro
+                intros.setdefault(index, []).append((mention.start, intro.end, mention.name))
     stated = {name: _stated_gender(name, found[name]) for name in names}
+    pronouns = _Pronouns(actions, names, stated)
     people: dict[str, Character] = {}
     for name in names:
-        others = _name_pattern([other for other in names if other != name])
         gender = (
-            stated[name]
-            or _pronoun_gender(name, actions, others, stated)
-            or _reflexive_gender(speeches.get(name, []))
+            stated[name] or pronouns.gender(name, mentions[name]) or _reflexive_gender(speeches.get(name, []))
         )
         description, short = _describe(found[name], gender)
         people[name] = Character(name=name, description=description, short=short, gender=gender)
@@ -735,13 +888,13 @@ def _cast(screenplay: Screenplay) -> _Cast:
 
 def _unnamed_descriptions(people: dict[str, Character]) -> dict[str, Character]:
     """A description that names another character (`JONAH's wife`) uses that character's short form."""
-    pattern = _name_pattern(list(people))
+    pattern = _name_pattern(people)
     if pattern is None:
         return people
-    lookup = {variant: person for person in people.values() for variant in _name_variants(person.name)}
+    owners = _owners(people)
 
     def short(match: re.Match[str]) -> str:
-        return lookup[match.group(1)].short + (match.group(2) or "")
+        return people[owners[match.group(1)]].short + (match.group(2) or "")
 
     return {
         name: Character(person.name, pattern.sub(short, person.description), person.short, person.gender)
@@ -837,8 +990,8 @@ class _Mentions:
                         text += ","
                 else:
                     text = short + ("'s" if kind == "p" else "")
-                before = segment[: match.start()].rstrip()
-                return _capitalised(text) if not before or before[-1] in ".!?…" else text
+                before = _last_visible(segment, match.start())
+                return _capitalised(text) if not before or before in ".!?…" else text
 
             return _MARK.sub(text_of, segment)
 
@@ -859,29 +1012,43 @@ def _dialogue_beats(lines: Sequence[DialogueLine], mentions: _Mentions) -> dict[
 
     A dual-dialogue pair is one beat: the two speak at the same time."""
     on_screen = [index for index, line in enumerate(lines) if _on_screen(line) and _name_of(line)]
+    speakers = [_name_of(lines[index]) for index in on_screen]
+    listeners = _listeners(speakers)
     beats: dict[int, str] = {}
     position = 0
     while position < len(on_screen):
         line = lines[on_screen[position]]
         partner = lines[on_screen[position + 1]] if position + 1 < len(on_screen) else None
-        if line.dual and partner is not None and partner.dual and _name_of(partner) != _name_of(line):
-            first, second = mentions.person(_name_of(line)), mentions.person(_name_of(partner))
+        if (
+            line.dual
+            and partner is not None
+            and partner.dual
+            and speakers[position + 1] != speakers[position]
+        ):
+            first, second = mentions.person(speakers[position]), mentions.person(speakers[position + 1])
             beats[on_screen[position]] = f"{first} and {second} speak at the same time."
             position += 2
             continue
-        speakers = [_name_of(lines[index]) for index in on_screen]
-        beats[on_screen[position]] = _speech(line, _listener(speakers, position), mentions)
+        beats[on_screen[position]] = _speech(line, listeners[position], mentions)
         position += 1
     return beats
 
 
-def _listener(speakers: Sequence[str], position: int) -> str | None:
-    """Who a speech is to: the next other speaker, else the last one before."""
-    speaker = speakers[position]
-    return next(
-        (other for other in (*speakers[position + 1 :], *reversed(speakers[:position])) if other != speaker),
-        None,
-    )
+def _listeners(speakers: Sequence[str]) -> list[str | None]:
+    """Who each speech is to: the next other speaker, else the last one before.
+
+    One pass each way (a scene may hold thousands of speeches): the first other speaker after a
+    speech is the next speech's speaker when that differs, else the same as the next speech's."""
+    count = len(speakers)
+    after: list[str | None] = [None] * count
+    for position in range(count - 2, -1, -1):
+        following = speakers[position + 1]
+        after[position] = following if following != speakers[position] else after[position + 1]
+    before: list[str | None] = [None] * count
+    for position in range(1, count):
+        preceding = speakers[position - 1]
+        before[position] = preceding if preceding != speakers[position] else before[position - 1]
+    return [later or earlier for later, earlier in zip(after, before, strict=True)]
 
 
 def _speech(line: DialogueLine, listener: str | None, mentions: _Mentions) -> str:
@@ -1119,6 +1286,12 @@ def direct(
     return shots
 
 
+def clip_seconds(scene: Scene) -> int:
+    """How long the scene's clip is asked to be, before it is snapped to a length the model makes:
+    a `[[duration: N]]` note, else the scene's screen-time estimate."""
+    return scene.direction.duration if scene.direction.duration is not None else scene.estimated_seconds
+
+
 def _shot(
     scene: Scene,
     index: int,
@@ -1160,7 +1333,6 @@ def _shot(
         looks=(*style.descriptors, *QUALITY_DESCRIPTORS),
     )
     prompt, camera_text = _fit(draft, mentions, context.model.prompt_limit)
-    seconds = direction.duration if direction.duration is not None else scene.estimated_seconds
     shot = Shot(
         scene=scene.number,
         camera=camera_text,
@@ -1168,7 +1340,7 @@ def _shot(
         environment=mentions.render([environment])[0],
         style=style.name,
         prompt=prompt,
-        duration=nearest_duration(context.model, seconds),
+        duration=nearest_duration(context.model, clip_seconds(scene)),
         ratio=context.ratio,
         model=context.model.id,
         provider=context.model.provider,

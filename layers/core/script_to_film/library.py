@@ -3,18 +3,39 @@
 An uploaded screenplay is broken down before it is stored, so a script that exists always parses;
 a requested one is stored WRITING and handed to the writer Lambda asynchronously (it may take
 Claude minutes; API Gateway waits 29 s), which moves it to READY or FAILED
-(`script_to_film.scripts`). A READY script's breakdown is computed when it is read: the text is
-the one truth, and a breakdown takes milliseconds.
+(`script_to_film.scripts`). Either way the breakdown of a READY script is computed once, when it
+is stored, priced on every model of the catalog, and kept beside the text
+(`breakdown.StoredBreakdown`): reading a script reads it, whatever its size and whichever model
+prices it. A script stored without one (before breakdowns were kept, or by `stf run` and the S3
+batch) gets it at its first read.
+
+Answers stay under `limits.MAX_RESPONSE_BYTES`: the scenes come a page at a time
+(`paging.page`), the text inline only while it is small.
 """
 
 from __future__ import annotations
 
-from script_to_film import breakdown
-from script_to_film.api_models import ScriptCreate, ScriptDetail, ScriptGenerate, ScriptPage, ScriptSummary
+from typing import TypeVar
+
+from script_to_film import breakdown, catalog, paging
+from script_to_film.api_models import (
+    CONTENT_INLINE_BYTES,
+    SCENE_PAGE_BYTES,
+    SCENE_PAGE_DEFAULT,
+    ScenePage,
+    SceneView,
+    ScriptCreate,
+    ScriptDetail,
+    ScriptGenerate,
+    ScriptPage,
+    ScriptSummary,
+)
+from script_to_film.breakdown import StoredBreakdown
 from script_to_film.catalog import DEFAULT_MODEL
+from script_to_film.limits import MAX_SCRIPT_SCENES
 from script_to_film.models import ScriptRecord, ScriptStatus
 from script_to_film.scripts import WriteScriptEvent
-from script_to_film.store import FilmStore, now_iso
+from script_to_film.store import FilmStore, NotFoundError, now_iso
 from script_to_film.submission import new_id
 
 WRITER_UNAVAILABLE = "the screenplay writer could not be started; ask again later"
@@ -24,22 +45,11 @@ def summary(script: ScriptRecord) -> ScriptSummary:
     return ScriptSummary.model_validate(script.model_dump())
 
 
-def _detail(
-    script: ScriptRecord, plan: breakdown.Plan | None = None, content: str | None = None
-) -> ScriptDetail:
-    view = ScriptDetail.model_validate(script.model_dump())
-    if plan is not None:
-        contract = plan.to_breakdown()
-        view.scenes = contract.scenes
-        view.total_seconds = contract.total_seconds
-        view.estimate = contract.estimate
-    view.content = content
-    return view
-
-
 def create(store: FilmStore, request: ScriptCreate) -> ScriptDetail:
-    """Break the screenplay down (refusing what cannot be filmed), then store it READY."""
-    plan = breakdown.plan(request.content)
+    """Break the screenplay down (refusing what cannot be filmed), then store it READY, with its
+    breakdown."""
+    plan = breakdown.plan(request.content, max_scenes=MAX_SCRIPT_SCENES)
+    stored = StoredBreakdown.of(plan)
     script = ScriptRecord(
         id=new_id("script"),
         title=request.title or plan.screenplay.title,
@@ -47,8 +57,8 @@ def create(store: FilmStore, request: ScriptCreate) -> ScriptDetail:
         scene_count=len(plan.screenplay.scenes),
         created_at=now_iso(),
     )
-    store.put_script(script, request.content)
-    return _detail(script, plan)
+    store.put_script(script, request.content, stored.model_dump(mode="json"))
+    return _detail(script, stored, DEFAULT_MODEL)
 
 
 def request_written(store: FilmStore, request: ScriptGenerate) -> ScriptDetail:
@@ -68,18 +78,111 @@ def request_written(store: FilmStore, request: ScriptGenerate) -> ScriptDetail:
         # Nothing will ever write it: say so on the script rather than leave it WRITING for good.
         store.finish_script(script.id, ScriptStatus.FAILED, failure=WRITER_UNAVAILABLE)
         raise
-    return _detail(script)
+    return ScriptDetail.model_validate(script.model_dump())
 
 
 def detail(store: FilmStore, script_id: str, *, model: str = DEFAULT_MODEL) -> ScriptDetail:
-    """The script; once READY, with its text and its breakdown priced on `model`."""
+    """The script; once READY, with its first page of scenes, its estimate on `model`, and its text
+    when that is small enough to come inline."""
     script = store.get_script(script_id)
     if script.status is not ScriptStatus.READY:
-        return _detail(script)
+        return ScriptDetail.model_validate(script.model_dump())
+    chosen = catalog.get_model(model).id
+    stored = _stored(store, script_id)
+    if chosen not in stored.estimates:
+        # A model added to the catalog since the script was stored: price it once, keep it.
+        stored = _restore(store, script_id)
+    view = _detail(script, stored, chosen)
     text = store.get_script_text(script_id)
-    return _detail(script, breakdown.plan(text, model=model), content=text)
+    view.content = text if paging.json_size(text) <= CONTENT_INLINE_BYTES else None
+    return view
+
+
+def scenes(store: FilmStore, script_id: str, limit: int, page_token: str | None) -> ScenePage:
+    """A page of a READY script's scenes, from the one `page_token` names (the first without)."""
+    script = store.get_script(script_id)
+    if script.status is not ScriptStatus.READY:
+        raise NotFoundError(f"script {script_id} is {script.status.value}: it has no scenes")
+    stored = _stored(store, script_id)
+    views = _views(stored)
+    start = paging.start_of(page_token, script_id, len(views)) if page_token else 0
+    items, following = paging.page(views, start, limit, SCENE_PAGE_BYTES, _fitted)
+    next_token = None if following is None else paging.token(script_id, following)
+    return ScenePage(items=items, next_token=next_token)
+
+
+def content(store: FilmStore, script_id: str) -> str:
+    """A READY script's Fountain text, as it was stored."""
+    script = store.get_script(script_id)
+    if script.status is not ScriptStatus.READY:
+        raise NotFoundError(f"script {script_id} is {script.status.value}: it has no text")
+    return store.get_script_text(script_id)
 
 
 def page(store: FilmStore, limit: int, page_token: str | None) -> ScriptPage:
     scripts, next_token = store.list_scripts(limit, page_token)
     return ScriptPage(items=[summary(script) for script in scripts], next_token=next_token)
+
+
+# The stored breakdown ---------------------------------------------------------------------------
+
+
+def _stored(store: FilmStore, script_id: str) -> StoredBreakdown:
+    document = store.get_script_breakdown(script_id)
+    if document is None:
+        return _restore(store, script_id)
+    return StoredBreakdown.model_validate_json(document)
+
+
+def _restore(store: FilmStore, script_id: str) -> StoredBreakdown:
+    """Break the stored text down again and keep the result: once per script, not per read."""
+    stored = StoredBreakdown.of(breakdown.plan(store.get_script_text(script_id)))
+    store.put_script_breakdown(script_id, stored.model_dump(mode="json"))
+    return stored
+
+
+def _views(stored: StoredBreakdown) -> list[SceneView]:
+    return [SceneView.model_validate(scene.model_dump()) for scene in stored.breakdown.scenes]
+
+
+def _detail(script: ScriptRecord, stored: StoredBreakdown, model: str) -> ScriptDetail:
+    view = ScriptDetail.model_validate(script.model_dump())
+    views = _views(stored)
+    view.scenes, following = paging.page(views, 0, SCENE_PAGE_DEFAULT, SCENE_PAGE_BYTES, _fitted)
+    view.scenes_next_token = None if following is None else paging.token(script.id, following)
+    view.total_seconds = stored.breakdown.total_seconds
+    view.estimate = stored.estimates[model]
+    return view
+
+
+Kept = TypeVar("Kept")
+_CUT = "…"
+_WORST_BYTES_PER_CHARACTER = 12
+"""A character outside the Basic Multilingual Plane is two `\\uXXXX` escapes in the API's JSON."""
+
+
+def _fitted(scene: SceneView, budget: int) -> SceneView:
+    """A scene too large for a page alone, cut to fit: its action to a quarter of the budget, and
+    as many characters and dialogue lines, in order, as a quarter each holds."""
+    quarter = budget // 4
+    action_chars = quarter // _WORST_BYTES_PER_CHARACTER
+    action = scene.action if len(scene.action) <= action_chars else scene.action[: action_chars - 1] + _CUT
+    return scene.model_copy(
+        update={
+            "action": action,
+            "characters": _within(scene.characters, quarter),
+            "dialogue": _within(scene.dialogue, quarter),
+            "truncated": True,
+        }
+    )
+
+
+def _within(items: list[Kept], budget: int) -> list[Kept]:
+    kept: list[Kept] = []
+    used = 0
+    for item in items:
+        used += paging.json_size(item) + 1
+        if used > budget:
+            break
+        kept.append(item)
+    return kept

@@ -52,3 +52,29 @@ SCENE_TASKS_WORST_SECONDS = 60 + 300
 
 FILM_TASKS_WORST_SECONDS = 60 + 900 + 60
 """The film's own tasks at their TimeoutSeconds: LoadShots, AssembleFilm and Finalize."""
+
+
+MAX_SCRIPT_SCENES = 2_000
+"""Scenes a stored script may have. Well over a feature (Big Fish: 190) and over the 1,000 scenes a
+film is planned to reach, so that any script can be filmed whole once films may be that long, or a
+part at a time (`scenes`) until then; it bounds what storing and reading a script's breakdown costs
+(at most 2,000 shots of 1,000 UTF-16 units of prompt each)."""
+
+MAX_HEADING_CHARS = 500
+"""A scene heading is a line (`INT. KITCHEN - NIGHT`); a longer one is a paragraph mistaken for a
+heading, and would not fit the scene's DynamoDB item (400 KB) once repeated for every video."""
+
+MAX_TITLE_CHARS = 200
+"""A title longer than this (from a title page's `Title:`) is cut, as the API's `title` is bounded."""
+
+MAX_JSON_DEPTH = 64
+"""Nesting of arrays and objects a JSON input (a request body, a page token) may have. The API's
+deepest body is two levels; Python's parser would recurse past its stack at about a thousand."""
+
+MAX_JSON_INTEGER_DIGITS = 100
+"""Digits an integer of a JSON input may have. Python refuses to read one of over 4,300 digits;
+the API's largest number has six."""
+
+MAX_RESPONSE_BYTES = 1_000_000
+"""The largest body the API answers: well under Lambda's 6 MB synchronous payload, whatever JSON
+escaping adds on the way out, and small enough for any client to hold."""

@@ -2,8 +2,9 @@
 
 The API stores the script as WRITING and invokes the writer with a `WriteScriptEvent`; it never
 waits (Claude can take minutes, API Gateway gives 29 s). `generate_script` then moves the script
-to READY, with its text in S3 at `scripts/<id>.fountain`, its title and scene count, or to FAILED
-with a message a person can act on.
+to READY, with its text in S3 at `scripts/<id>.fountain`, its breakdown beside it (as
+`POST /scripts` stores one), its title and scene count, or to FAILED with a message a person can
+act on.
 
 Async invokes are at-least-once, so the writer first claims the script (`claim_script_writing`):
 a duplicate delivery finds the claim and returns the script as it stands, without asking Claude
@@ -20,7 +21,10 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from script_to_film.errors import ConfigurationError
+from script_to_film import breakdown
+from script_to_film.breakdown import StoredBreakdown
+from script_to_film.errors import ConfigurationError, InvalidInputError
+from script_to_film.limits import MAX_SCRIPT_SCENES
 from script_to_film.models import ScriptRecord, ScriptStatus
 from script_to_film.store import FilmStore
 from script_to_film.writer import WriteRequest, WriterError, Written, write_screenplay
@@ -62,14 +66,16 @@ def generate_script(
     if not store.claim_script_writing(job.script_id, lease_seconds):
         return store.get_script(job.script_id)
     try:
-        written = _write(job, model)
-        if isinstance(written, str):
-            store.finish_script(job.script_id, ScriptStatus.FAILED, failure=written)
+        outcome = _write(job, model)
+        if isinstance(outcome, str):
+            store.finish_script(job.script_id, ScriptStatus.FAILED, failure=outcome)
         else:
+            written, stored = outcome
             store.finish_script(
                 job.script_id,
                 ScriptStatus.READY,
                 text=written.text,
+                breakdown=stored.model_dump(mode="json"),
                 title=written.title,
                 scene_count=written.scene_count,
             )
@@ -79,8 +85,9 @@ def generate_script(
     return store.get_script(job.script_id)
 
 
-def _write(job: WriteScriptEvent, model: str | None) -> Written | str:
-    """The screenplay, or why it could not be written, in words for the person who asked."""
+def _write(job: WriteScriptEvent, model: str | None) -> tuple[Written, StoredBreakdown] | str:
+    """The screenplay and its breakdown, or why it could not be written (or stored: too many
+    scenes), in words for the person who asked."""
     try:
         request = WriteRequest(
             prompt=job.prompt, genre=job.genre, duration_seconds=job.duration_seconds, tone=job.tone
@@ -89,8 +96,12 @@ def _write(job: WriteScriptEvent, model: str | None) -> Written | str:
         first = error.errors()[0]
         return _limited(f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}")
     try:
-        return write_screenplay(request, model=model)
+        written = write_screenplay(request, model=model)
     except (WriterError, ConfigurationError) as error:
+        return _limited(str(error))
+    try:
+        return written, StoredBreakdown.of(breakdown.plan(written.text, max_scenes=MAX_SCRIPT_SCENES))
+    except InvalidInputError as error:
         return _limited(str(error))
 
 

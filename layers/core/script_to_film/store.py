@@ -16,9 +16,10 @@ Scripts and videos also carry `kind` and `created_at`, the keys of the `by_kind`
 them newest first (`list_scripts`, `list_videos`, a page at a time behind an opaque token). One
 query on `VIDEO#<id>` returns a video with all its scenes.
 
-The bucket holds `scripts/<id>.fountain`, and under `videos/<video_id>/` the scene jobs
-(`jobs/scene_NNN.json`), the clips (`scene_NNN.mp4`), `film.mp4` and `manifest.json`; under
-`batches/<batch_id>/` what an S3 batch started (`batch.json`) and how it ended (`summary.json`).
+The bucket holds `scripts/<id>.fountain` and its breakdown `scripts/<id>.breakdown.json`, and
+under `videos/<video_id>/` the scene jobs (`jobs/scene_NNN.json`), the clips (`scene_NNN.mp4`),
+`film.mp4` and `manifest.json`; under `batches/<batch_id>/` what an S3 batch started
+(`batch.json`) and how it ended (`summary.json`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -36,6 +38,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from script_to_film import untrusted_json
 from script_to_film.errors import InvalidInputError, ScriptToFilmError
 from script_to_film.models import (
     BatchItemRecord,
@@ -197,6 +200,10 @@ def script_key(script_id: str) -> str:
     return f"scripts/{script_id}.fountain"
 
 
+def breakdown_key(script_id: str) -> str:
+    return f"scripts/{script_id}.breakdown.json"
+
+
 def batch_record_key(batch_id: str) -> str:
     return f"batches/{batch_id}/batch.json"
 
@@ -233,18 +240,30 @@ def _encode_page_token(last_key: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(document.encode("utf-8")).decode("ascii").rstrip("=")
 
 
+_PAGE_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_PAGE_KEY_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z")
+
+
 def _decode_page_token(token: str, kind: str) -> dict[str, str]:
-    """Back to an ExclusiveStartKey, accepting only a key of this listing's own shape."""
+    """Back to an ExclusiveStartKey, accepting only a key of this listing's own shape: anything
+    else would reach DynamoDB, which answers a malformed start key with an error of its own."""
     refused = InvalidPageTokenError(f"page token {token[:40]!r} is not one this listing handed out")
     try:
-        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        key = untrusted_json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError):
         raise refused from None
     if not isinstance(key, dict) or set(key) != _PAGE_KEY_FIELDS:
         raise refused
     if not all(isinstance(value, str) for value in key.values()):
         raise refused
-    if key["kind"] != kind or not key["pk"].startswith(f"{kind.upper()}#"):
+    prefix, _, item_id = key["pk"].partition("#")
+    if (
+        key["kind"] != kind
+        or prefix != kind.upper()
+        or key["sk"] != kind.upper()
+        or not _PAGE_KEY_ID.fullmatch(item_id)
+        or not _PAGE_KEY_TIME.fullmatch(key["created_at"])
+    ):
         raise refused
     return key
 
@@ -297,11 +316,13 @@ class FilmStore:
 
     # Scripts -----------------------------------------------------------------------------------
 
-    def put_script(self, script: ScriptRecord, text: str) -> None:
-        """The text to S3 first, then the item that points at it."""
+    def put_script(self, script: ScriptRecord, text: str, breakdown: Any = None) -> None:
+        """The text (and its breakdown, a JSON document) to S3 first, then the item that points at it."""
         self.s3.put_object(
             Bucket=self.bucket, Key=script_key(script.id), Body=text.encode("utf-8"), ContentType="text/plain"
         )
+        if breakdown is not None:
+            self.put_script_breakdown(script.id, breakdown)
         fields = script.model_dump(mode="json")
         self.table.put_item(
             Item=_to_item({"pk": f"SCRIPT#{script.id}", "sk": "SCRIPT", "kind": "script", **fields})
@@ -321,6 +342,23 @@ class FilmStore:
         except self.s3.exceptions.NoSuchKey:
             raise NotFoundError(f"script {script_id} has no text") from None
         return bytes(body).decode("utf-8")
+
+    def put_script_breakdown(self, script_id: str, breakdown: Any) -> None:
+        """The script's breakdown, computed once when it is stored, so that reading it costs a read."""
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=breakdown_key(script_id),
+            Body=json.dumps(breakdown, separators=(",", ":")).encode("utf-8"),
+            ContentType="application/json",
+        )
+
+    def get_script_breakdown(self, script_id: str) -> bytes | None:
+        """The stored breakdown's JSON, or None for a script stored without one."""
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=breakdown_key(script_id))["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return bytes(body)
 
     def list_scripts(
         self, limit: int, page_token: str | None = None
@@ -374,10 +412,15 @@ class FilmStore:
         )
 
     def finish_script(
-        self, script_id: str, status: ScriptStatus, text: str | None = None, **fields: Any
+        self,
+        script_id: str,
+        status: ScriptStatus,
+        text: str | None = None,
+        breakdown: Any = None,
+        **fields: Any,
     ) -> bool:
-        """Move a WRITING script to READY (its text to S3 first) or FAILED, once; False when it
-        was not WRITING."""
+        """Move a WRITING script to READY (its text and breakdown to S3 first) or FAILED, once;
+        False when it was not WRITING."""
         if text is not None:
             self.s3.put_object(
                 Bucket=self.bucket,
@@ -385,6 +428,8 @@ class FilmStore:
                 Body=text.encode("utf-8"),
                 ContentType="text/plain",
             )
+        if breakdown is not None:
+            self.put_script_breakdown(script_id, breakdown)
         return self._conditional_update(
             {"pk": f"SCRIPT#{script_id}", "sk": "SCRIPT"},
             status.value,

@@ -15,13 +15,16 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from script_to_film import catalog, cost
+from script_to_film import catalog, cost, paging
 from script_to_film.api_models import (
+    SCENE_PAGE_BYTES,
+    SCENE_PAGE_DEFAULT,
     LeftOutView,
     VideoCost,
     VideoCreate,
     VideoDetail,
     VideoPage,
+    VideoScenePage,
     VideoSceneView,
     VideoSummary,
 )
@@ -200,30 +203,9 @@ def summary(video: VideoRecord) -> VideoSummary:
 
 
 def detail(store: FilmStore, video: VideoRecord) -> VideoDetail:
-    """The video with its scenes, progress, cost and presigned URLs (valid an hour)."""
-    expires = datetime.now(UTC) + timedelta(seconds=PRESIGNED_URL_MAX_SECONDS)
+    """The video with its first page of scenes, progress, cost and presigned URLs (valid an hour)."""
     film_url = store.presigned_url(video.film_key) if video.film_key else None
-    scenes = [
-        VideoSceneView(
-            number=scene.number,
-            heading=scene.heading,
-            status=scene.status,
-            progress=scene_progress(scene),
-            duration_seconds=scene.duration_seconds,
-            attempts=scene.attempts,
-            failure_code=scene.failure_code,
-            failure=scene.failure,
-            clip_url=store.presigned_url(scene.clip_key)
-            if scene.clip_key and scene.status is SceneStatus.SUCCEEDED
-            else None,
-            estimated_credits=scene.estimated_credits,
-            credits=scene.credits,
-            note=scene.note,
-            updated_at=scene.updated_at,
-        )
-        for scene in video.scenes
-    ]
-    signed = film_url is not None or any(scene.clip_url for scene in scenes)
+    scenes, next_token, expires = _scene_page(store, video, 0, SCENE_PAGE_DEFAULT)
     return VideoDetail(
         **summary(video).model_dump(),
         progress=video_progress(video),
@@ -233,12 +215,58 @@ def detail(store: FilmStore, video: VideoRecord) -> VideoDetail:
         fps=video.fps,
         keyframe=video.keyframe,
         scenes=scenes,
+        scenes_next_token=next_token,
         film_url=film_url,
-        urls_expire_at=expires.isoformat(timespec="seconds").replace("+00:00", "Z") if signed else None,
+        urls_expire_at=_expiry() if film_url else expires,
         execution=video.execution_arn,
         failure=video.failure,
         left_out=[LeftOutView(scene=left.scene, reason=left.reason) for left in video.left_out],
     )
+
+
+def scenes(store: FilmStore, video_id: str, limit: int, page_token: str | None) -> VideoScenePage:
+    """A page of the video's scenes, from the one `page_token` names (the first without)."""
+    video = store.get_video(video_id)
+    start = paging.start_of(page_token, video_id, len(video.scenes)) if page_token else 0
+    items, next_token, expires = _scene_page(store, video, start, limit)
+    return VideoScenePage(items=items, next_token=next_token, urls_expire_at=expires)
+
+
+def _scene_page(
+    store: FilmStore, video: VideoRecord, start: int, limit: int
+) -> tuple[list[VideoSceneView], str | None, str | None]:
+    """(the scenes from `start`, at most `limit` and `SCENE_PAGE_BYTES` of them, the next page's
+    token, when their URLs expire): only the clips of the page are signed."""
+    views = [_scene_view(store, scene) for scene in video.scenes[start : start + limit]]
+    items, _ = paging.page(views, 0, limit, SCENE_PAGE_BYTES)
+    following = start + len(items)
+    next_token = paging.token(video.id, following) if following < len(video.scenes) else None
+    return items, next_token, _expiry() if any(item.clip_url for item in items) else None
+
+
+def _scene_view(store: FilmStore, scene: SceneRecord) -> VideoSceneView:
+    return VideoSceneView(
+        number=scene.number,
+        heading=scene.heading,
+        status=scene.status,
+        progress=scene_progress(scene),
+        duration_seconds=scene.duration_seconds,
+        attempts=scene.attempts,
+        failure_code=scene.failure_code,
+        failure=scene.failure,
+        clip_url=store.presigned_url(scene.clip_key)
+        if scene.clip_key and scene.status is SceneStatus.SUCCEEDED
+        else None,
+        estimated_credits=scene.estimated_credits,
+        credits=scene.credits,
+        note=scene.note,
+        updated_at=scene.updated_at,
+    )
+
+
+def _expiry() -> str:
+    expires = datetime.now(UTC) + timedelta(seconds=PRESIGNED_URL_MAX_SECONDS)
+    return expires.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def page(store: FilmStore, limit: int, page_token: str | None) -> VideoPage:
