@@ -50,7 +50,7 @@ They walk off together.
 """
 
 FAST = VideoOptions(provider="animatic", poll_seconds=1, scene_timeout_seconds=20)
-BOUND_SECONDS = 60
+BOUND_SECONDS = 120
 """How long a test waits for what the store must come to show; reached only when it never will."""
 
 
