@@ -20,7 +20,9 @@ name, the way the Lambda runtime would:
   ``DryRun`` only checks that the function exists.
 
 Handlers run on moto's execution threads: the iterations of a Map really call them concurrently,
-in one process, so module-level state is shared between "invocations". The function's configured
+in one process, so module-level state is shared between "invocations". A handler runs with
+``moto_lock.MOTO_LOCK`` released, although moto's invoke call is still under way around it: its
+own calls into moto take the lock again, one at a time like every other call. The function's configured
 ``Timeout`` only feeds ``get_remaining_time_in_millis``; nothing interrupts a slow handler.
 
 What moto 5.2.5 does with the two ways of writing a Lambda Task (both seen in tests):
@@ -72,6 +74,8 @@ from typing import Any, Final
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from infra.local.moto_lock import MOTO_LOCK
 
 __all__ = [
     "LambdaHandler",
@@ -205,7 +209,10 @@ class _Dispatcher:
             self._start_async(handler, event, context)
             return b""
 
-        payload, function_error = _run(handler, event, context)
+        # moto is mid-call (holding MOTO_LOCK when its calls are serialised); the handler calls moto
+        # itself and may run for seconds, concurrently with other invocations.
+        with MOTO_LOCK.released():
+            payload, function_error = _run(handler, event, context)
         if function_error:
             response_headers["x-amz-function-error"] = function_error
         response_headers["x-amz-executed-version"] = str(function.version)

@@ -23,6 +23,7 @@ from moto.core.config import DefaultConfig
 
 from infra.local.execution_events import watch_execution_ends
 from infra.local.lambda_dispatch import LambdaRegistry, deploy_functions, dispatch_lambdas
+from infra.local.moto_lock import serialise_moto
 from script_to_film.models import VideoRecord
 from script_to_film.store import FilmStore, StoreSettings, clip_key, film_key
 from script_to_film.workflow import build_manifest
@@ -159,6 +160,8 @@ class LocalStack:
         lambda_runtime.logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         # moto logs every caught task failure as an ERROR with a state dump; the scene records say it better.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        # Before moto starts and until it has stopped: no call into moto races another.
+        self._exit.enter_context(serialise_moto())
         self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
         import boto3
 
