@@ -77,6 +77,10 @@ _ENVIRONMENT = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
+    # No config or credentials file of the user's, and no instance metadata service, is ever read.
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -85,6 +89,9 @@ _ENVIRONMENT = {
     "STF_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
     "STF_WRITER_FUNCTION": WRITER_FUNCTION,
 }
+"""Set for the stack's lifetime. Every other `AWS_*` variable is removed meanwhile: the user's
+`AWS_PROFILE` (botocore resolves it before moto's patches apply, so an empty or unknown one is
+`ProfileNotFound`), endpoints, CA bundle, role and container credentials."""
 
 MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
@@ -104,9 +111,20 @@ def load_definition(arns: Mapping[str, str]) -> str:
     return definition
 
 
+def _is_aws_setting(name: str) -> bool:
+    return name.upper().startswith("AWS_")
+
+
 @contextmanager
-def _patched_environ(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
+def _patched_environ(
+    values: Mapping[str, str], *, removing: Callable[[str], bool] = lambda name: False
+) -> Iterator[None]:
+    """`values` set and the variables `removing` picks removed until the block ends; then each
+    of them is as it was before."""
+    removed = [key for key in os.environ if removing(key) and key not in values]
+    saved = {key: os.environ.get(key) for key in [*values, *removed]}
+    for key in removed:
+        del os.environ[key]
     os.environ.update(values)
     try:
         yield
@@ -152,7 +170,9 @@ class LocalStack:
     def _start(self) -> None:
         from moto import mock_aws
 
-        self._exit.enter_context(_patched_environ({**_ENVIRONMENT, **self._extra_environment}))
+        self._exit.enter_context(
+            _patched_environ({**_ENVIRONMENT, **self._extra_environment}, removing=_is_aws_setting)
+        )
         from script_to_film import lambda_runtime
 
         # The handlers' logger is made once per process, maybe before this environment was set;
@@ -181,7 +201,7 @@ class LocalStack:
             roleArn=f"arn:aws:iam::123456789012:role/{STATE_MACHINE}-workflow",
             type="STANDARD",
         )["stateMachineArn"]
-        os.environ["STF_STATE_MACHINE_ARN"] = self.state_machine_arn
+        self._exit.enter_context(_patched_environ({"STF_STATE_MACHINE_ARN": self.state_machine_arn}))
         self.store = FilmStore(StoreSettings.from_env(), session=session)
         # Handlers build their workflow from the environment at first use: start each stack afresh.
         lambda_runtime.workflow.cache_clear()
