@@ -7,6 +7,7 @@ nothing generated), 1 internal error. Tables go to stdout; `--json` prints the c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -103,7 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="video model (default: the provider's)")
     run.add_argument("--style", default=DEFAULT_STYLE, help=f"style preset (default {DEFAULT_STYLE})")
     run.add_argument(
-        "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
+        "--out", type=output_folder, default="data/output", help="where films go (default data/output)"
     )
     run.add_argument(
         "--poll-seconds",
@@ -129,7 +130,7 @@ def _build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--model", help="video model (default: the provider's)")
     batch.add_argument("--style", help=f"style preset (default {DEFAULT_STYLE})")
     batch.add_argument(
-        "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
+        "--out", type=output_folder, default="data/output", help="where films go (default data/output)"
     )
     batch.add_argument(
         "--poll-seconds",
@@ -155,6 +156,22 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return value
+
+
+def output_folder(text: str) -> Path:
+    """A folder the films can be written to: one that exists, or that can be made, and is
+    writable. Checked when the command line is read, so that a bad `--out` is refused before
+    anything is made rather than after the film (nothing is created here)."""
+    path = Path(text)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is a file" if existing == path else f"{existing} is a file"
+        raise argparse.ArgumentTypeError(f"{text}: {where}, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: cannot write there (permission denied on {existing})")
+    return path
 
 
 def _scene_list(text: str) -> list[int]:
