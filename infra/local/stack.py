@@ -206,7 +206,7 @@ class LocalStack:
         # Handlers build their workflow from the environment at first use: start each stack afresh.
         lambda_runtime.workflow.cache_clear()
         self._exit.callback(lambda_runtime.workflow.cache_clear)
-        self._exit.enter_context(dispatch_lambdas(registry))
+        self._dispatch = self._exit.enter_context(dispatch_lambdas(registry))
         self._exit.enter_context(watch_execution_ends(self._execution_ended))
         self.sfn = sfn
 
@@ -305,9 +305,12 @@ class LocalStack:
         on_progress: Callable[[VideoRecord], None] | None = None,
         interval: float = 0.25,
         timeout: float = 3600,
+        stop: threading.Event | None = None,
     ) -> VideoRecord:
-        """Block until the video's execution ends, reporting the video as it changes."""
+        """Block until the video's execution ends (or `stop` is set), reporting the video as it
+        changes; the video as last seen."""
         assert video.execution_arn, "the video was started"
+        stop = stop or threading.Event()
         deadline = time.monotonic() + timeout
         while True:
             status = self.execution_status(video.execution_arn)
@@ -320,7 +323,13 @@ class LocalStack:
                 return self.store.get_video(video.id)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {video.execution_arn} still running after {timeout:.0f} s")
-            time.sleep(interval)
+            if stop.wait(interval):
+                return current
+
+    def wait_for_handlers(self, timeout: float = 30) -> bool:
+        """Wait until no Lambda handler is running: a stopped execution leaves the Task it was in
+        running to its end (a clip being stored is kept). False if some still run after `timeout`."""
+        return self._dispatch.wait_idle(timeout)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []

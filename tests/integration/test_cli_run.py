@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -217,3 +219,57 @@ def test_the_users_aws_settings_are_hidden_while_the_stack_runs_and_restored_aft
         "AWS_CA_BUNDLE": None,
     }
     assert {name: os.environ.get(name) for name in hostile_aws} == hostile_aws
+
+
+# Ctrl-C keeps what was made ------------------------------------------------------------------------
+
+
+def test_ctrl_c_cancels_the_run_and_keeps_the_clips_already_made(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # One scene at a time, each "generating" for 2 s: the film is far from done when scene 1 is.
+    slow = {"STF_ANIMATIC_LATENCY_SECONDS": "2", "STF_ANIMATIC_CONCURRENCY": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", STF, "run", str(TRAIN_STATION), "--poll-seconds", "1", "--out", str(out)],
+        cwd=REPO,
+        env={**os.environ, **slow},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        progress = []
+        for line in process.stderr:
+            progress.append(line)
+            if re.fullmatch(r"\s*1 .*: SUCCEEDED", line.rstrip()):
+                break
+        else:
+            pytest.fail(f"scene 1 never succeeded: {''.join(progress)}")
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert process.returncode == 130, rest
+    (folder,) = out.iterdir()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "CANCELLED"
+    assert manifest["film"] is None
+    kept = [scene for scene in manifest["scenes"] if scene["clip"]]
+    assert kept[0]["number"] == 1
+    assert {scene["status"] for scene in kept} == {"SUCCEEDED"}
+    assert len(kept) < len(manifest["scenes"]), "the run was stopped before its end"
+    assert {scene["status"] for scene in manifest["scenes"] if not scene["clip"]} == {"CANCELLED"}
+    assert sorted(path.name for path in folder.iterdir()) == sorted(
+        ["manifest.json", *(scene["clip"] for scene in kept)]
+    )
+    for scene in kept:
+        assert media.probe(folder / scene["clip"]).duration == pytest.approx(
+            scene["duration_seconds"], abs=0.1
+        )
+    assert (
+        f"interrupted: video {manifest['video_id']} is CANCELLED; kept {len(kept)} of "
+        f"{len(manifest['scenes'])} clips and the manifest in {folder}"
+    ) in rest
+    assert "Traceback" not in rest
