@@ -4,6 +4,10 @@ moto provides S3, DynamoDB, IAM, Lambda and Step Functions; its Step Functions e
 `infra/statemachine/film.asl.json` itself (Map, Wait, Choice, Retry and Catch as on AWS), and
 every Lambda Task reaches the real handler in `functions/` through `lambda_dispatch`. Only the
 provider differs from a deployment when the run asks for the offline `animatic` one.
+
+Many threads use it at once (Map iterations, API requests, the CLI following a run), so every
+call into moto holds one lock (`moto_lock`). While it runs, none of the user's AWS settings
+(profile, config and credentials files, region, endpoints) is visible in the process.
 """
 
 from __future__ import annotations
