@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import importlib.util
 import json
 import logging
@@ -364,11 +365,26 @@ class LocalApi:
         self.stack = self._exit.enter_context(
             LocalStack(environment={**self._environment, "AWS_ENDPOINT_URL_S3": self.s3_url})
         )
+        self._exit.enter_context(_start_up_heap_frozen())
         thread = threading.Thread(target=httpd.serve_forever, name="stf-serve", daemon=True)
         thread.start()
         # Runs first on exit: no request reaches the handler once the stack is going away.
         self._exit.callback(thread.join, 5)
         self._exit.callback(httpd.shutdown)
+
+
+@contextmanager
+def _start_up_heap_frozen() -> Iterator[None]:
+    """Keep what exists once the stack is up (boto's and moto's models, the modules: hundreds of
+    thousands of objects) out of the garbage collector's full collections while serving. Such a
+    collection holds the GIL, and over that heap it paused every request for one to three
+    seconds while films rendered; it now walks only what was made since."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextmanager

@@ -7,6 +7,7 @@ Ctrl-C stops it even when it was started with SIGINT ignored.
 
 from __future__ import annotations
 
+import gc
 import signal
 import socket
 import subprocess
@@ -213,6 +214,19 @@ def test_a_burst_of_connections_is_queued_not_refused(
 
     assert len(answers) == burst + 1
     assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
+
+
+def test_the_start_up_heap_is_kept_out_of_full_collections_while_serving() -> None:
+    """A full collection holds the GIL while it walks every object: over the heap of boto's and
+    moto's models it paused all requests for up to 2.7 s (measured here, ten films rendering)."""
+    before = gc.get_freeze_count()
+    with LocalApi(port=0) as api:
+        frozen = gc.get_freeze_count()
+        answer = httpx.get(f"{api.url}/health", timeout=ANSWER_SECONDS)
+
+    assert answer.status_code == 200
+    assert frozen > 100_000
+    assert gc.get_freeze_count() == before
 
 
 # Ctrl-C ---------------------------------------------------------------------------------------------
