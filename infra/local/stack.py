@@ -25,7 +25,6 @@ from typing import Any
 
 from moto.core.config import DefaultConfig
 
-from infra.local.execution_events import watch_execution_ends
 from infra.local.lambda_dispatch import LambdaRegistry, deploy_functions, dispatch_lambdas
 from infra.local.moto_lock import serialise_moto
 from script_to_film.models import VideoRecord
@@ -172,11 +171,14 @@ class LocalStack:
         self._exit.close()
 
     def _start(self) -> None:
-        from moto import mock_aws
-
         self._exit.enter_context(
             _patched_environ({**_ENVIRONMENT, **self._extra_environment}, removing=_is_aws_setting)
         )
+        # Only now: some of moto's modules read the AWS profile as they load (its EC2 models list
+        # the regions through boto3), and the user's must not be seen.
+        from moto import mock_aws
+
+        from infra.local.execution_events import watch_execution_ends
         from script_to_film import lambda_runtime
 
         # The handlers' logger is made once per process, maybe before this environment was set;
