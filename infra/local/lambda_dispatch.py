@@ -20,7 +20,9 @@ name, the way the Lambda runtime would:
   ``DryRun`` only checks that the function exists.
 
 Handlers run on moto's execution threads: the iterations of a Map really call them concurrently,
-in one process, so module-level state is shared between "invocations". The function's configured
+in one process, so module-level state is shared between "invocations". A handler runs with
+``moto_lock.MOTO_LOCK`` released, although moto's invoke call is still under way around it: its
+own calls into moto take the lock again, one at a time like every other call. The function's configured
 ``Timeout`` only feeds ``get_remaining_time_in_millis``; nothing interrupts a slow handler.
 
 What moto 5.2.5 does with the two ways of writing a Lambda Task (both seen in tests):
@@ -64,6 +66,7 @@ import time
 import traceback
 import uuid
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -73,7 +76,10 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from infra.local.moto_lock import MOTO_LOCK
+
 __all__ = [
+    "LambdaDispatch",
     "LambdaHandler",
     "LambdaRegistry",
     "LocalLambdaContext",
@@ -174,13 +180,14 @@ class _InvalidRequestContentError(LambdaClientError):
         )
 
 
-class _Dispatcher:
-    """The replacement for ``LambdaSimpleBackend.invoke`` while a dispatch is active."""
+class LambdaDispatch:
+    """The replacement for ``LambdaSimpleBackend.invoke`` while a dispatch is active, and what it
+    knows of the invocations under way."""
 
     def __init__(self, registry: LambdaRegistry) -> None:
         self.registry = registry
-        self._async_lock = threading.Lock()
-        self._async_invocations: set[threading.Thread] = set()
+        self._changed = threading.Condition()
+        self._running: Counter[str] = Counter()
 
     def invoke(
         self,
@@ -205,36 +212,53 @@ class _Dispatcher:
             self._start_async(handler, event, context)
             return b""
 
-        payload, function_error = _run(handler, event, context)
+        # moto is mid-call (holding MOTO_LOCK when its calls are serialised); the handler calls moto
+        # itself and may run for seconds, concurrently with other invocations.
+        with MOTO_LOCK.released(), self._counted(context.function_name):
+            payload, function_error = _run(handler, event, context)
         if function_error:
             response_headers["x-amz-function-error"] = function_error
         response_headers["x-amz-executed-version"] = str(function.version)
         response_headers["Content-Length"] = str(len(payload))
         return payload
 
+    @contextmanager
+    def _counted(self, function_name: str) -> Iterator[None]:
+        with self._changed:
+            self._running[function_name] += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running[function_name] -= 1
+                self._changed.notify_all()
+
     def _start_async(self, handler: LambdaHandler, event: Any, context: LocalLambdaContext) -> None:
         def run() -> None:
             try:
                 _run(handler, event, context)
             finally:
-                with self._async_lock:
-                    self._async_invocations.discard(threading.current_thread())
+                with self._changed:
+                    self._running[context.function_name] -= 1
+                    self._changed.notify_all()
 
         thread = threading.Thread(target=run, name=f"lambda-event-{context.function_name}", daemon=True)
-        with self._async_lock:
-            self._async_invocations.add(thread)
+        with self._changed:
+            self._running[context.function_name] += 1
         thread.start()
 
+    def wait_idle(self, timeout_seconds: float) -> bool:
+        """Wait until no handler is running (an execution that was stopped leaves its Task
+        handlers running to their end); False if some still are after `timeout_seconds`."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not +self._running, timeout_seconds)
+
     def drain(self, timeout_seconds: float) -> None:
-        """Wait for Event invocations still running, so none outlives the dispatch unnoticed."""
-        deadline = time.monotonic() + timeout_seconds
-        with self._async_lock:
-            pending = list(self._async_invocations)
-        for thread in pending:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        still_running = [thread.name for thread in pending if thread.is_alive()]
-        if still_running:
-            LOG.warning("asynchronous Lambda invocations still running: %s", ", ".join(still_running))
+        """Wait for the invocations still running, so none outlives the dispatch unnoticed."""
+        if not self.wait_idle(timeout_seconds):
+            with self._changed:
+                still_running = sorted((+self._running).elements())
+            LOG.warning("Lambda invocations still running: %s", ", ".join(still_running))
 
 
 def _decode_event(body: Any) -> Any:
@@ -301,14 +325,14 @@ _original_invoke: Final = LambdaSimpleBackend.invoke
 
 
 @contextmanager
-def dispatch_lambdas(registry: LambdaRegistry, *, drain_seconds: float = 30.0) -> Iterator[LambdaRegistry]:
+def dispatch_lambdas(registry: LambdaRegistry, *, drain_seconds: float = 30.0) -> Iterator[LambdaDispatch]:
     """Dispatch every Lambda invoke in this process to ``registry`` until the block ends.
 
     One dispatch at a time: nesting or overlapping them is refused rather than guessed at. On
-    exit, Event invocations still running get up to ``drain_seconds`` to finish, then moto's own
-    ``invoke`` is restored.
+    exit, invocations still running (Event ones, and the handlers of stopped executions) get up
+    to ``drain_seconds`` to finish, then moto's own ``invoke`` is restored.
     """
-    dispatcher = _Dispatcher(registry)
+    dispatcher = LambdaDispatch(registry)
 
     def invoke(
         backend: LambdaSimpleBackend,
@@ -325,7 +349,7 @@ def dispatch_lambdas(registry: LambdaRegistry, *, drain_seconds: float = 30.0) -
             raise RuntimeError("Lambda invocations are already being dispatched in this process")
         LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign, assignment]
     try:
-        yield registry
+        yield dispatcher
     finally:
         dispatcher.drain(drain_seconds)
         with _patch_lock:

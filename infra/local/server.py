@@ -13,21 +13,30 @@ in-memory backend, and every S3 client of the stack uses it as its endpoint
 until they expire. That keeps S3's own semantics (expiry, content type, ranges) instead of a
 download route of ours that would have to imitate them.
 
-One request at a time reaches the handler, as one Lambda instance serves one request at a time:
-the Powertools resolver keeps the current event on itself.
+Requests are served the way Lambda serves them: by a small pool of API "instances", each its
+own import of `functions.api` (its own Powertools resolver, which keeps the current event on
+itself), each answering one request at a time, like Lambda execution environments. A request
+takes an idle instance, or makes one (a cold start) while there are fewer than
+`API_INSTANCES`, or waits for one. No lock is held across a request: a slow request delays no
+other. The films are made in this same process; their renders run at a lower CPU priority and
+a bounded number at a time (`script_to_film.media`), so that answering stays quick while ten
+films render. Connections queue (`LISTEN_BACKLOG`) rather than being refused under a burst.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import gc
+import importlib.util
 import json
 import logging
+import signal
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -49,6 +58,11 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 """API Gateway refuses a larger payload (413) before any Lambda runs."""
 INTEGRATION_TIMEOUT_SECONDS = 29
 """API Gateway REST's integration timeout: the handler's deadline, as its context reports it."""
+API_MODULE = "functions.api"
+API_INSTANCES = 8
+"""API instances at most (Lambda's concurrency for the function); more requests wait for one."""
+LISTEN_BACKLOG = 128
+"""Connections the kernel queues while every request thread is busy being started."""
 
 LOG = logging.getLogger(__name__)
 
@@ -152,14 +166,61 @@ def lambda_context(request_id: str) -> LocalLambdaContext:
     )
 
 
+ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def _fresh_api_handler() -> ApiHandler:
+    """`functions.api.handler` from a new import of the module: a Lambda cold start."""
+    spec = importlib.util.find_spec(API_MODULE)
+    assert spec is not None and spec.loader is not None, f"{API_MODULE} is importable"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: ApiHandler = module.handler
+    return handler
+
+
+class ApiInstances:
+    """The API function's execution environments: each serves one request at a time."""
+
+    def __init__(self, limit: int = API_INSTANCES) -> None:
+        self._limit = limit
+        self._changed = threading.Condition()
+        self._idle: list[ApiHandler] = []
+        self._made = 0
+
+    @contextmanager
+    def instance(self) -> Iterator[ApiHandler]:
+        """An idle instance, a new one while there are fewer than the limit, or the next freed."""
+        with self._changed:
+            self._changed.wait_for(lambda: bool(self._idle) or self._made < self._limit)
+            handler = self._idle.pop() if self._idle else None
+            if handler is None:
+                self._made += 1
+        if handler is None:
+            try:
+                handler = _fresh_api_handler()
+            except BaseException:
+                with self._changed:
+                    self._made -= 1
+                    self._changed.notify()
+                raise
+        try:
+            yield handler
+        finally:
+            with self._changed:
+                self._idle.append(handler)
+                self._changed.notify()
+
+
 class _ApiHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     # Refuse a port another process holds, rather than share it.
     allow_reuse_address = False
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], access_log: TextIO | None) -> None:
         super().__init__(address, _ApiRequestHandler)
-        self.handler_lock = threading.Lock()
+        self.instances = ApiInstances()
         self.access_log = access_log
 
 
@@ -179,8 +240,6 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return
-        from functions.api import handler
-
         url = urlsplit(self.path)
         event = api_gateway_event(
             self.command,
@@ -193,7 +252,7 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
         )
         request_id = event["requestContext"]["requestId"]
         try:
-            with self.server.handler_lock:
+            with self.server.instances.instance() as handler:
                 response = handler(event, lambda_context(request_id))
         except Exception:
             # What API Gateway answers when the function itself fails.
@@ -306,11 +365,26 @@ class LocalApi:
         self.stack = self._exit.enter_context(
             LocalStack(environment={**self._environment, "AWS_ENDPOINT_URL_S3": self.s3_url})
         )
+        self._exit.enter_context(_start_up_heap_frozen())
         thread = threading.Thread(target=httpd.serve_forever, name="stf-serve", daemon=True)
         thread.start()
         # Runs first on exit: no request reaches the handler once the stack is going away.
         self._exit.callback(thread.join, 5)
         self._exit.callback(httpd.shutdown)
+
+
+@contextmanager
+def _start_up_heap_frozen() -> Iterator[None]:
+    """Keep what exists once the stack is up (boto's and moto's models, the modules: hundreds of
+    thousands of objects) out of the garbage collector's full collections while serving. Such a
+    collection holds the GIL, and over that heap it paused every request for one to three
+    seconds while films rendered; it now walks only what was made since."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextmanager
@@ -360,6 +434,10 @@ def _port(text: str) -> int:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; 0 once stopped cleanly."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started in the background by a shell script (`stf serve &`), or by a process that
+        # ignores SIGINT: Python keeps that, and Ctrl-C or `kill -INT` would never stop it.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     with LocalApi(host=args.host, port=args.port, access_log=sys.stderr) as api:
         print(f"Script-to-Film API on {api.url}  (local stack, S3 at {api.s3_url}; Ctrl-C stops)")
         print(f"  OpenAPI   {api.url}/openapi.json")

@@ -4,6 +4,10 @@ moto provides S3, DynamoDB, IAM, Lambda and Step Functions; its Step Functions e
 `infra/statemachine/film.asl.json` itself (Map, Wait, Choice, Retry and Catch as on AWS), and
 every Lambda Task reaches the real handler in `functions/` through `lambda_dispatch`. Only the
 provider differs from a deployment when the run asks for the offline `animatic` one.
+
+Many threads use it at once (Map iterations, API requests, the CLI following a run), so every
+call into moto holds one lock (`moto_lock`). While it runs, none of the user's AWS settings
+(profile, config and credentials files, region, endpoints) is visible in the process.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from typing import Any
 
 from moto.core.config import DefaultConfig
 
-from infra.local.execution_events import watch_execution_ends
 from infra.local.lambda_dispatch import LambdaRegistry, deploy_functions, dispatch_lambdas
+from infra.local.moto_lock import serialise_moto
 from script_to_film.models import VideoRecord
 from script_to_film.store import FilmStore, StoreSettings, clip_key, film_key
 from script_to_film.workflow import build_manifest
@@ -76,6 +80,10 @@ _ENVIRONMENT = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
+    # No config or credentials file of the user's, and no instance metadata service, is ever read.
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -84,6 +92,9 @@ _ENVIRONMENT = {
     "STF_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
     "STF_WRITER_FUNCTION": WRITER_FUNCTION,
 }
+"""Set for the stack's lifetime. Every other `AWS_*` variable is removed meanwhile: the user's
+`AWS_PROFILE` (botocore resolves it before moto's patches apply, so an empty or unknown one is
+`ProfileNotFound`), endpoints, CA bundle, role and container credentials."""
 
 MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
@@ -103,9 +114,20 @@ def load_definition(arns: Mapping[str, str]) -> str:
     return definition
 
 
+def _is_aws_setting(name: str) -> bool:
+    return name.upper().startswith("AWS_")
+
+
 @contextmanager
-def _patched_environ(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
+def _patched_environ(
+    values: Mapping[str, str], *, removing: Callable[[str], bool] = lambda name: False
+) -> Iterator[None]:
+    """`values` set and the variables `removing` picks removed until the block ends; then each
+    of them is as it was before."""
+    removed = [key for key in os.environ if removing(key) and key not in values]
+    saved = {key: os.environ.get(key) for key in [*values, *removed]}
+    for key in removed:
+        del os.environ[key]
     os.environ.update(values)
     try:
         yield
@@ -149,9 +171,14 @@ class LocalStack:
         self._exit.close()
 
     def _start(self) -> None:
+        self._exit.enter_context(
+            _patched_environ({**_ENVIRONMENT, **self._extra_environment}, removing=_is_aws_setting)
+        )
+        # Only now: some of moto's modules read the AWS profile as they load (its EC2 models list
+        # the regions through boto3), and the user's must not be seen.
         from moto import mock_aws
 
-        self._exit.enter_context(_patched_environ({**_ENVIRONMENT, **self._extra_environment}))
+        from infra.local.execution_events import watch_execution_ends
         from script_to_film import lambda_runtime
 
         # The handlers' logger is made once per process, maybe before this environment was set;
@@ -159,6 +186,8 @@ class LocalStack:
         lambda_runtime.logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         # moto logs every caught task failure as an ERROR with a state dump; the scene records say it better.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        # Before moto starts and until it has stopped: no call into moto races another.
+        self._exit.enter_context(serialise_moto())
         self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
         import boto3
 
@@ -178,12 +207,12 @@ class LocalStack:
             roleArn=f"arn:aws:iam::123456789012:role/{STATE_MACHINE}-workflow",
             type="STANDARD",
         )["stateMachineArn"]
-        os.environ["STF_STATE_MACHINE_ARN"] = self.state_machine_arn
+        self._exit.enter_context(_patched_environ({"STF_STATE_MACHINE_ARN": self.state_machine_arn}))
         self.store = FilmStore(StoreSettings.from_env(), session=session)
         # Handlers build their workflow from the environment at first use: start each stack afresh.
         lambda_runtime.workflow.cache_clear()
         self._exit.callback(lambda_runtime.workflow.cache_clear)
-        self._exit.enter_context(dispatch_lambdas(registry))
+        self._dispatch = self._exit.enter_context(dispatch_lambdas(registry))
         self._exit.enter_context(watch_execution_ends(self._execution_ended))
         self.sfn = sfn
 
@@ -282,9 +311,12 @@ class LocalStack:
         on_progress: Callable[[VideoRecord], None] | None = None,
         interval: float = 0.25,
         timeout: float = 3600,
+        stop: threading.Event | None = None,
     ) -> VideoRecord:
-        """Block until the video's execution ends, reporting the video as it changes."""
+        """Block until the video's execution ends (or `stop` is set), reporting the video as it
+        changes; the video as last seen."""
         assert video.execution_arn, "the video was started"
+        stop = stop or threading.Event()
         deadline = time.monotonic() + timeout
         while True:
             status = self.execution_status(video.execution_arn)
@@ -297,7 +329,13 @@ class LocalStack:
                 return self.store.get_video(video.id)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {video.execution_arn} still running after {timeout:.0f} s")
-            time.sleep(interval)
+            if stop.wait(interval):
+                return current
+
+    def wait_for_handlers(self, timeout: float = 30) -> bool:
+        """Wait until no Lambda handler is running: a stopped execution leaves the Task it was in
+        running to its end (a clip being stored is kept). False if some still run after `timeout`."""
+        return self._dispatch.wait_idle(timeout)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []

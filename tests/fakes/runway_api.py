@@ -25,8 +25,10 @@ finishing, or a create accepted and then answered with an error status, as a gat
 Runway's answer does), on one endpoint or all; `concurrency`; `daily_cap` (creates accepted
 before 429 without Retry-After); `fail_next(n, status, kind, retry_after)` for bursts of 5xx or
 429 answers given before anything is made; `create_delay` (the task is made, the answer comes
-late: a client that gives up cannot know). Every request is logged in `calls`; `paid_creates()`
-are the creates that made a task, the ones Runway bills, whatever their answer said.
+late: a client that gives up cannot know); `hold_until_created` (no task ends before that many
+exist: queueing that does not depend on timing); `clock` (the fake's time). Every request is
+logged in `calls`; `paid_creates()` are the creates that made a task, the ones Runway bills,
+whatever their answer said.
 
 The account, `GET /v1/organization`, answers as the SDK's `OrganizationRetrieveResponse` types
 it: `creditBalance` (`credit_balance` less what the fake's tasks have been charged so far),
@@ -222,7 +224,13 @@ class FakeRunway:
         api_key: str = API_KEY,
         credit_balance: int = 100_000,
         max_monthly_credit_spend: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        # A test may pass a clock it moves itself, so that no state depends on the machine's speed.
+        self.clock = clock
+        # While fewer tasks exist, none ends; the running ones start their latency afresh when the
+        # last is created: work is queued however slowly the creates arrive.
+        self.hold_until_created: int | None = None
         self.concurrency = concurrency
         self.output_ttl = output_ttl
         self.pending_seconds = pending_seconds
@@ -360,8 +368,8 @@ class FakeRunway:
     def snapshot(self, task_id: str) -> dict[str, Any]:
         """The task as `GET /v1/tasks/{id}` would answer now (deleted tasks included)."""
         with self._lock:
-            self._advance(time.monotonic())
-            return self._describe(self.tasks[task_id], time.monotonic())
+            self._advance(self.clock())
+            return self._describe(self.tasks[task_id], self.clock())
 
     # Scheduling ----------------------------------------------------------------------------
 
@@ -393,6 +401,8 @@ class FakeRunway:
 
     def _advance(self, now: float) -> None:
         """Finish what has ended by `now`, in order, starting queued tasks in the slots freed."""
+        if self.hold_until_created is not None and len(self.tasks) < self.hold_until_created:
+            return
         while True:
             ending = [t for t in self._running() if t.ends_at is not None and t.ends_at <= now]
             if not ending:
@@ -485,7 +495,7 @@ class FakeRunway:
 
     def _create(self, endpoint: str, body: dict[str, Any], spec: ModelSpec) -> FakeTask:
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             self._advance(now)
             behaviour, fails = self._behaviour(str(body.get("promptText", "")), endpoint)
             duration = int(body.get("duration") or (spec.durations[-1] if spec.durations else 0))
@@ -509,11 +519,15 @@ class FakeRunway:
             )
             self.tasks[task.id] = task
             self._fill_slots(now)
+            if len(self.tasks) == self.hold_until_created:
+                for running in self._running():
+                    if running.ends_at is not None:
+                        running.ends_at = now + self.pending_seconds + running.behaviour.latency
             return task
 
     def _cancel(self, task: FakeTask) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             self._advance(now)
             state = self._state(task, now)
             if state in ("PENDING", "THROTTLED", "RUNNING"):
@@ -538,7 +552,7 @@ class FakeRunway:
                 body = raw.decode("utf-8", "replace")
         status, extra, answer, task_id = self._api(method, path, headers, body)
         with self._lock:
-            self.calls.append(Call(method, path, body, status, task_id, time.monotonic()))
+            self.calls.append(Call(method, path, body, status, task_id, self.clock()))
         if method == "POST" and status == 200 and self.create_delay:
             time.sleep(self.create_delay)  # the task exists and is billed; its id comes late
         data = b"" if answer is None else json.dumps(answer).encode()
@@ -595,7 +609,7 @@ class FakeRunway:
             extra = {"Retry-After": injected.retry_after} if injected.retry_after else {}
             return injected.status, extra, {"error": f"injected HTTP {injected.status}"}, None
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             self._advance(now)
             charged = sum(self._charged(task, self._state(task, now)) for task in self.tasks.values())
             models = sorted({model for spec in ENDPOINTS.values() for model in spec} | set(self._tier))
@@ -626,7 +640,7 @@ class FakeRunway:
             if method == "DELETE":
                 self._cancel(task)
                 return 204, {}, None, task_id
-            now = time.monotonic()
+            now = self.clock()
             self._advance(now)
             return 200, {}, self._describe(task, now), task_id
 

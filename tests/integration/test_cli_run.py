@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from infra.local.stack import LocalStack
 from script_to_film import media
 from script_to_film.cli import main
 from script_to_film.providers import register_provider, reset_providers
@@ -136,3 +143,133 @@ def test_other_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert "no such file" in bad_input(capsys, out, str(tmp_path / "missing.fountain"))
     assert "invalid choice" in bad_input(capsys, out, str(LIGHTHOUSE), "--provider", "gen3")
     assert "belongs to provider" in bad_input(capsys, out, str(LIGHTHOUSE), "--model", "gen4.5")
+
+
+# The user's AWS settings never reach the local stack -----------------------------------------------
+
+STF = "import sys; from script_to_film.cli import main; sys.exit(main())"
+ONE_SCENE_FAST = ("--scenes", "1", "--poll-seconds", "1")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def hostile_aws(tmp_path: Path) -> dict[str, str]:
+    """Settings a developer's shell may hold, each of which would break a run that read it."""
+    unreadable = tmp_path / "aws-config"
+    unreadable.write_text("[profile personal\nregion = eu-west-3\n", encoding="utf-8")
+    return {
+        "AWS_PROFILE": "nonexistent",
+        "AWS_DEFAULT_PROFILE": "nonexistent",
+        "AWS_CONFIG_FILE": str(unreadable),
+        "AWS_SHARED_CREDENTIALS_FILE": str(unreadable),
+        "AWS_REGION": "eu-west-3",
+        "AWS_DEFAULT_REGION": "eu-west-3",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}",
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{closed_port()}",
+        "AWS_CA_BUNDLE": str(tmp_path / "no-such-bundle.pem"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["empty profile", "everything wrong"])
+def test_run_never_reads_the_users_aws_profile_credentials_or_region(
+    kind: str, hostile_aws: dict[str, str], tmp_path: Path
+) -> None:
+    settings = {"AWS_PROFILE": ""} if kind == "empty profile" else hostile_aws
+    out = tmp_path / "out"
+    completed = subprocess.run(
+        [sys.executable, "-c", STF, "run", str(LIGHTHOUSE), *ONE_SCENE_FAST, "--out", str(out), "--json"],
+        cwd=REPO,
+        env={**os.environ, **settings},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    manifest = json.loads(completed.stdout)
+    assert manifest["status"] == "SUCCEEDED"
+    assert manifest["execution"].startswith("arn:aws:states:us-east-1:")
+    assert (out / manifest["video_id"] / "film.mp4").exists()
+
+
+def test_the_users_aws_settings_are_hidden_while_the_stack_runs_and_restored_after(
+    hostile_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in hostile_aws.items():
+        monkeypatch.setenv(name, value)
+
+    with LocalStack():
+        inside = dict(os.environ)
+
+    assert {name: inside.get(name) for name in hostile_aws} == {
+        "AWS_PROFILE": None,
+        "AWS_DEFAULT_PROFILE": None,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": None,
+        "AWS_ENDPOINT_URL_DYNAMODB": None,
+        "AWS_CA_BUNDLE": None,
+    }
+    assert {name: os.environ.get(name) for name in hostile_aws} == hostile_aws
+
+
+# Ctrl-C keeps what was made ------------------------------------------------------------------------
+
+
+def test_ctrl_c_cancels_the_run_and_keeps_the_clips_already_made(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # One scene at a time, each "generating" for 2 s: the film is far from done when scene 1 is.
+    slow = {"STF_ANIMATIC_LATENCY_SECONDS": "2", "STF_ANIMATIC_CONCURRENCY": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", STF, "run", str(TRAIN_STATION), "--poll-seconds", "1", "--out", str(out)],
+        cwd=REPO,
+        env={**os.environ, **slow},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        progress = []
+        for line in process.stderr:
+            progress.append(line)
+            if re.fullmatch(r"\s*1 .*: SUCCEEDED", line.rstrip()):
+                break
+        else:
+            pytest.fail(f"scene 1 never succeeded: {''.join(progress)}")
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert process.returncode == 130, rest
+    (folder,) = out.iterdir()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "CANCELLED"
+    assert manifest["film"] is None
+    kept = [scene for scene in manifest["scenes"] if scene["clip"]]
+    assert kept[0]["number"] == 1
+    assert {scene["status"] for scene in kept} == {"SUCCEEDED"}
+    assert len(kept) < len(manifest["scenes"]), "the run was stopped before its end"
+    assert {scene["status"] for scene in manifest["scenes"] if not scene["clip"]} == {"CANCELLED"}
+    assert sorted(path.name for path in folder.iterdir()) == sorted(
+        ["manifest.json", *(scene["clip"] for scene in kept)]
+    )
+    for scene in kept:
+        assert media.probe(folder / scene["clip"]).duration == pytest.approx(
+            scene["duration_seconds"], abs=0.1
+        )
+    assert (
+        f"interrupted: video {manifest['video_id']} is CANCELLED; kept {len(kept)} of "
+        f"{len(manifest['scenes'])} clips and the manifest in {folder}"
+    ) in rest
+    assert "Traceback" not in rest

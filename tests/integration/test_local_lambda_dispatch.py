@@ -22,6 +22,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import DefaultConfig
 
 from infra.local.lambda_dispatch import (
+    LambdaDispatch,
     LambdaHandler,
     LambdaRegistry,
     LocalLambdaContext,
@@ -79,6 +80,7 @@ class StackHarness:
     lambda_client: Any
     iam_client: Any
     registry: LambdaRegistry
+    dispatch: LambdaDispatch
     arns: dict[str, str] = field(default_factory=dict)
 
     def function(self, name: str, handler: LambdaHandler) -> str:
@@ -128,12 +130,13 @@ class StackHarness:
 def stack() -> Iterator[StackHarness]:
     with mock_aws(config=LOCAL_AWS):
         registry = LambdaRegistry()
-        with dispatch_lambdas(registry, drain_seconds=5):
+        with dispatch_lambdas(registry, drain_seconds=5) as dispatch:
             yield StackHarness(
                 sfn=boto3.client("stepfunctions", region_name=REGION),
                 lambda_client=boto3.client("lambda", region_name=REGION),
                 iam_client=boto3.client("iam", region_name=REGION),
                 registry=registry,
+                dispatch=dispatch,
             )
 
 
@@ -578,6 +581,27 @@ def test_stop_execution_halts_map_iterations_that_are_waiting(stack: StackHarnes
     assert finished.seconds < 5
     assert finished.event_types().count("MapIterationAborted") == 3
     assert stored == []
+
+
+def test_a_stopped_executions_handler_runs_to_its_end_and_can_be_waited_for(stack: StackHarness) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def store_clip(event: Any, context: LocalLambdaContext) -> str:
+        entered.set()
+        release.wait(20)
+        return "stored"
+
+    started = time.monotonic()
+    execution = stack.start(one_state(invoke_task(stack.function("StoreClip", store_clip), End=True)))
+    assert entered.wait(10)
+    stack.sfn.stop_execution(executionArn=execution)
+
+    still_storing = not stack.dispatch.wait_idle(0)
+    release.set()
+
+    assert still_storing, "a stop does not interrupt the handler"
+    assert stack.dispatch.wait_idle(10)
+    assert stack.wait(execution, started=started).status == "ABORTED"
 
 
 @pytest.mark.xfail(

@@ -113,6 +113,7 @@ def test_moderation_throttling_resubmits_and_a_timeout_end_in_a_partial_film(
 ) -> None:
     monkeypatch.setenv("STF_RUNWAY_CONCURRENCY", "4")
     fake.concurrency = 2  # a smaller tier than the configured concurrency: the rest is THROTTLED
+    fake.hold_until_created = 4  # and queued however far apart the four submits arrive
     fake.on(
         "harbour", Behaviour(latency=0.8, failure_code="SAFETY.INPUT.TEXT", failure="The prompt was flagged.")
     )
@@ -147,7 +148,8 @@ def test_moderation_throttling_resubmits_and_a_timeout_end_in_a_partial_film(
     assert fake.paid_prompts_containing("observatory") == 1
 
     assert fake.paid_prompts_containing("lighthouse") == 1
-    # Two slots, four scenes submitted at once: two waited at least until a 0.8-second task ended.
+    # Two slots, four scenes submitted before any task could end: two waited at least until a
+    # 0.8-second task ended.
     assert sum((task.started_at or 0) - task.created_at > 0.4 for task in fake.tasks.values()) >= 2, (
         "work was queued"
     )

@@ -217,29 +217,46 @@ def test_a_refused_key_is_permanent_and_read_again_on_the_next_call(fake: FakeRu
 # THROTTLED: queued beyond the concurrency limit ----------------------------------------------
 
 
-def test_work_beyond_the_concurrency_limit_is_throttled_then_runs(
-    fake: FakeRunway, provider: RunwayProvider
-) -> None:
-    fake.concurrency = 1
-    first, second, third = (provider.submit(make_job(f"scene {n}", number=n)) for n in (1, 2, 3))
+class ManualClock:
+    """The fake's time, moved by the test alone."""
 
-    assert [provider.status(task).state for task in (first, second, third)] == [
-        TaskState.RUNNING,
-        TaskState.THROTTLED,
-        TaskState.THROTTLED,
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_work_beyond_the_concurrency_limit_is_throttled_then_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = ManualClock()
+    with FakeRunway(default=FAST, concurrency=1, clock=clock) as fake:
+        for name, value in fake.env().items():
+            monkeypatch.setenv(name, value)
+        provider = RunwayProvider()
+        tasks = [provider.submit(make_job(f"scene {n}", number=n)) for n in (1, 2, 3)]
+
+        def states() -> list[TaskState]:
+            return [provider.status(task).state for task in tasks]
+
+        seen = [states()]
+        queued = provider.status(tasks[2])
+        for _ in tasks:
+            clock.now += FAST.latency  # one task's generation time: the running one ends
+            seen.append(states())
+        runs = sorted((fake.tasks[task].started_at or 0, task) for task in tasks)
+        ends = [fake.tasks[task].ends_at for task in tasks[:2]]
+        starts = [fake.tasks[task].started_at for task in tasks[1:]]
+
+    running, throttled, succeeded = TaskState.RUNNING, TaskState.THROTTLED, TaskState.SUCCEEDED
+    assert seen == [
+        [running, throttled, throttled],
+        [succeeded, running, throttled],
+        [succeeded, succeeded, running],
+        [succeeded, succeeded, succeeded],
     ]
-    queued = provider.status(third)
     assert (queued.progress, queued.credits) == (0.0, 60), "queued work shows its estimate"
-
-    histories = {task: [seen.state for seen in wait_for(provider, task)] for task in (first, second, third)}
-    for task in (second, third):
-        states = histories[task]
-        assert states[-1] == TaskState.SUCCEEDED
-    runs = sorted((fake.tasks[task].started_at or 0, task) for task in (first, second, third))
-    assert [task for _, task in runs] == [first, second, third], "the queue starts in order"
-    ends = [(fake.tasks[task].ends_at or 0) for task in (first, second)]
-    starts = [(fake.tasks[task].started_at or 0) for task in (second, third)]
-    assert starts == pytest.approx(ends, abs=1e-6), "each starts as the slot before frees"
+    assert [task for _, task in runs] == tasks, "the queue starts in order"
+    assert starts == ends, "each starts as the slot before frees"
 
 
 # 429 and 5xx -----------------------------------------------------------------------------------

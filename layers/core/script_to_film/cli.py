@@ -1,27 +1,42 @@
 """`stf`: the command line of Script-to-Film.
 
 Exit statuses (ARCHITECTURE.md): 0 success, 2 bad input or usage (one `error: …` line on stderr,
-nothing generated), 1 internal error. Tables go to stdout; `--json` prints the contract instead.
+nothing generated), 1 internal error, 130 interrupted (Ctrl-C). Tables go to stdout; `--json`
+prints the contract instead.
+
+Ctrl-C during `stf run` cancels the video (the workflow stops, the provider's tasks are cancelled)
+and keeps what was made: the clips already stored and the manifest go to `--out/<video_id>/` as
+at the end of a run, stderr says so, and the exit status is 130, the shell's for an interrupt, so
+that a script can tell a run stopped by hand from one that failed (4). A second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
 from script_to_film import __version__
 from script_to_film.errors import ConfigurationError, InvalidInputError
 
+if TYPE_CHECKING:
+    from infra.local.stack import LocalStack
+    from script_to_film.models import VideoRecord
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 EXIT_FAILED = 4
+EXIT_INTERRUPTED = 130
 
 EXIT_BY_STATUS = {
     "SUCCEEDED": EXIT_OK,
@@ -53,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         return _fail(_validation_message(exc), EXIT_USAGE)
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except Exception as exc:  # the last resort: one line, never a traceback, for a person at a terminal
         return _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
 
@@ -103,7 +118,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="video model (default: the provider's)")
     run.add_argument("--style", default=DEFAULT_STYLE, help=f"style preset (default {DEFAULT_STYLE})")
     run.add_argument(
-        "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
+        "--out", type=output_folder, default="data/output", help="where films go (default data/output)"
     )
     run.add_argument(
         "--poll-seconds",
@@ -129,7 +144,7 @@ def _build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--model", help="video model (default: the provider's)")
     batch.add_argument("--style", help=f"style preset (default {DEFAULT_STYLE})")
     batch.add_argument(
-        "--out", type=Path, default=Path("data/output"), help="where films go (default data/output)"
+        "--out", type=output_folder, default="data/output", help="where films go (default data/output)"
     )
     batch.add_argument(
         "--poll-seconds",
@@ -155,6 +170,22 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return value
+
+
+def output_folder(text: str) -> Path:
+    """A folder the films can be written to: one that exists, or that can be made, and is
+    writable. Checked when the command line is read, so that a bad `--out` is refused before
+    anything is made rather than after the film (nothing is created here)."""
+    path = Path(text)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is a file" if existing == path else f"{existing} is a file"
+        raise argparse.ArgumentTypeError(f"{text}: {where}, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: cannot write there (permission denied on {existing})")
+    return path
 
 
 def _scene_list(text: str) -> list[int]:
@@ -234,17 +265,55 @@ def _run(args: argparse.Namespace) -> int:
     from infra.local.stack import LocalStack
     from script_to_film.workflow import build_manifest
 
+    interrupted = threading.Event()
     with LocalStack() as stack:
-        video = start_video(stack.store, source, options)
-        with report.RunProgress(video) as progress:
-            final = stack.wait(video, on_progress=progress.update)
+        with _ctrl_c_sets(interrupted):
+            video = start_video(stack.store, source, options)
+            with report.RunProgress(video) as progress:
+                final = stack.wait(video, on_progress=progress.update, stop=interrupted)
+        if interrupted.is_set():
+            final = _cancel_and_settle(stack, final)
         folder = stack.export(final, args.out)
     manifest = build_manifest(final, execution=final.execution_arn)
     if args.json:
         print(json.dumps(manifest, indent=2))
-    else:
+    if interrupted.is_set():
+        report.interrupted_summary(final, folder)
+        return EXIT_INTERRUPTED
+    if not args.json:
         report.run_summary(final, folder)
     return EXIT_BY_STATUS.get(final.status.value, EXIT_INTERNAL)
+
+
+SETTLE_SECONDS = 60
+"""How long an interrupted run waits for the workflow to stop and a clip being stored to land."""
+
+
+@contextmanager
+def _ctrl_c_sets(interrupted: threading.Event) -> Iterator[None]:
+    """Ctrl-C (SIGINT) sets `interrupted` instead of raising KeyboardInterrupt wherever the main
+    thread happens to be (inside a call into the local stack, it would leave moto's lock held)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _cancel_and_settle(stack: LocalStack, video: VideoRecord) -> VideoRecord:
+    """Cancel an interrupted video and wait (a bounded time) until nothing of it runs any more."""
+    from script_to_film import videos
+
+    # A video that ended meanwhile keeps all it made; one that will not stop keeps what there is.
+    with suppress(videos.VideoFinishedError):
+        videos.cancel(stack.store, video.id)
+    with suppress(TimeoutError):
+        stack.wait(video, timeout=SETTLE_SECONDS)
+    stack.wait_for_handlers(SETTLE_SECONDS)
+    return stack.store.get_video(video.id)
 
 
 def _batch(args: argparse.Namespace) -> int:

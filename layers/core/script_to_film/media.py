@@ -22,16 +22,18 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import os
 import re
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -255,7 +257,12 @@ def render_animatic(scene: Scene, shot: Shot, out: Path) -> Path:
                 "-frames:v", str(frames), "-r", str(FPS), *_HOUSE_VIDEO, "-pix_fmt", "yuv420p", "-an",
                 *_MP4, "-y", str(out),
             ]  # fmt: skip
-            _run_ffmpeg(args, what=f"rendering the animatic of scene {scene.number}", timeout=60 + frames / 4)
+            _run_ffmpeg(
+                args,
+                what=f"rendering the animatic of scene {scene.number}",
+                timeout=60 + frames / 4,
+                background=True,
+            )
     return out
 
 
@@ -885,19 +892,47 @@ def _ffmpeg() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+BACKGROUND_NICENESS = 10
+"""How much lower than this process's a background ffmpeg's CPU priority is (POSIX niceness)."""
+_BACKGROUND_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
+"""Background ffmpeg runs at once in this process: one per CPU. More would only share the CPUs."""
+
+
 def _run_ffmpeg(
-    args: list[str], *, what: str, timeout: float, check: bool = True
+    args: list[str], *, what: str, timeout: float, check: bool = True, background: bool = False
 ) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg; `background` work (a render, CPU-bound for seconds) waits for one of a bounded
+    number of slots and runs at a lower priority, so that a process that also answers requests
+    (`stf serve` makes films in-process) keeps answering while films render. `timeout` counts
+    from ffmpeg's start, not from the wait for a slot."""
     command = [_ffmpeg(), "-hide_banner", "-nostdin", *args]
-    try:
-        completed = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise MediaError(f"{what}: ffmpeg did not finish within {timeout:.0f} s") from exc
-    except OSError as exc:
-        raise MediaError(f"{what}: ffmpeg could not be started ({exc})") from exc
+    with _BACKGROUND_SLOTS if background else nullcontext():
+        try:
+            with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+                if background:
+                    _lower_priority(process.pid)
+                try:
+                    stdout, stderr = process.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired as exc:
+                    process.kill()
+                    process.communicate()
+                    raise MediaError(f"{what}: ffmpeg did not finish within {timeout:.0f} s") from exc
+        except OSError as exc:
+            raise MediaError(f"{what}: ffmpeg could not be started ({exc})") from exc
+    completed = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if check and completed.returncode != 0:
         raise MediaError(f"{what} failed", stderr_tail=_tail(completed.stderr.decode("utf-8", "replace")))
     return completed
+
+
+def _lower_priority(pid: int) -> None:
+    # Set from here rather than in the child (`preexec_fn` is unsafe in a threaded process). The
+    # child has run for microseconds at the normal priority; where there is no niceness, as on
+    # Windows, it keeps that.
+    if not hasattr(os, "setpriority"):
+        return
+    with suppress(OSError):  # the process has already ended
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICENESS)
 
 
 def _tail(stderr: str) -> str:

@@ -90,7 +90,11 @@ _STATUS_STYLE = {
 
 
 class RunProgress:
-    """Per-scene progress of a running video on stderr, updated from the video's scene records."""
+    """Per-scene progress of a running video on stderr, updated from the video's scene records.
+
+    On a terminal, a bar per scene; elsewhere (a pipe, a log file) a line each time a scene's
+    status changes, `  3 EXT. PIER - DAY: SUCCEEDED`, so that progress can be followed there too.
+    """
 
     def __init__(self, video: VideoRecord, console: Console | None = None) -> None:
         self._console = console or Console(stderr=True)
@@ -104,21 +108,36 @@ class RunProgress:
         )
         self._tasks: dict[int, TaskID] = {}
         self._video = video
+        self._lines = not self._console.is_terminal
+        self._reported: dict[int, str] = {}
 
     def __enter__(self) -> RunProgress:
+        if self._lines:
+            self.update(self._video)
+            return self
         self._progress.start()
         for scene in self._video.scenes:
-            heading = scene.heading if len(scene.heading) <= 44 else scene.heading[:43] + "…"
             self._tasks[scene.number] = self._progress.add_task(
-                f"{scene.number:>3} {heading:<44}", total=1.0, status=scene.status.value
+                _scene_label(scene.number, scene.heading), total=1.0, status=scene.status.value
             )
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
+        if not self._lines:
+            self._progress.stop()
 
     def update(self, video: VideoRecord) -> None:
         for scene in video.scenes:
+            label = scene.status.value + (f" {scene.failure_code}" if scene.failure_code else "")
+            if self._lines:
+                if self._reported.get(scene.number) != label:
+                    self._reported[scene.number] = label
+                    self._console.print(
+                        f"{_scene_label(scene.number, scene.heading).rstrip()}: {label}",
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+                continue
             task = self._tasks.get(scene.number)
             if task is None:
                 continue
@@ -128,10 +147,14 @@ class RunProgress:
                 base = _SCENE_PROGRESS.get(scene.status, 0.0)
                 completed = max(base, 0.1 + 0.8 * scene.progress) if scene.progress is not None else base
             style = _STATUS_STYLE.get(scene.status)
-            label = scene.status.value + (f" {scene.failure_code}" if scene.failure_code else "")
             self._progress.update(
                 task, completed=completed, status=f"[{style}]{label}[/]" if style else label
             )
+
+
+def _scene_label(number: int, heading: str) -> str:
+    short = heading if len(heading) <= 44 else heading[:43] + "…"
+    return f"{number:>3} {short:<44}"
 
 
 def run_summary(video: VideoRecord, folder: Path, console: Console | None = None) -> None:
@@ -150,3 +173,15 @@ def run_summary(video: VideoRecord, folder: Path, console: Console | None = None
     if video.film_key:
         console.print(f"Film: {film}")
     console.print(f"Clips and manifest: {folder}")
+
+
+def interrupted_summary(video: VideoRecord, folder: Path, console: Console | None = None) -> None:
+    """What a run stopped with Ctrl-C kept, on stderr."""
+    console = console or Console(stderr=True)
+    kept = sum(1 for scene in video.scenes if scene.clip_key)
+    console.print(
+        f"interrupted: video {video.id} is {video.status.value}; kept {kept} of {len(video.scenes)} "
+        f"clips and the manifest in {folder}",
+        highlight=False,
+        soft_wrap=True,
+    )
