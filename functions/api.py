@@ -68,17 +68,25 @@ from script_to_film.breakdown import ScriptTooLongError
 from script_to_film.catalog import DEFAULT_MODEL
 from script_to_film.errors import (
     BudgetExceededError,
+    DailyAllowanceError,
+    InsufficientCreditsError,
     InvalidInputError,
     InvalidOptionError,
     NoScenesError,
     NotTextError,
+    ProviderRefusedError,
     ScreenplayTooLargeError,
     ScriptToFilmError,
     UnknownModelError,
 )
 from script_to_film.lambda_runtime import logger, metrics, tracer, workflow
 from script_to_film.store import FilmStore, InvalidPageTokenError, NotFoundError
-from script_to_film.submission import RunTooLongError, TooManyScenesError, WorkflowUnavailableError
+from script_to_film.submission import (
+    RunTooLongError,
+    TooManyPollsError,
+    TooManyScenesError,
+    WorkflowUnavailableError,
+)
 
 API = "/api/v1"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
@@ -481,6 +489,10 @@ _ERRORS: tuple[tuple[type[Exception], HTTPStatus, str], ...] = (
     (BudgetExceededError, HTTPStatus.UNPROCESSABLE_ENTITY, "budget_exceeded"),
     (TooManyScenesError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_scenes"),
     (ScriptTooLongError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_scenes"),
+    (TooManyPollsError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_polls"),
+    (InsufficientCreditsError, HTTPStatus.UNPROCESSABLE_ENTITY, "insufficient_credits"),
+    (DailyAllowanceError, HTTPStatus.UNPROCESSABLE_ENTITY, "daily_allowance"),
+    (ProviderRefusedError, HTTPStatus.UNPROCESSABLE_ENTITY, "provider_refused"),
     (RunTooLongError, HTTPStatus.UNPROCESSABLE_ENTITY, "run_too_long"),
     (videos.IdempotencyKeyReusedError, HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
     (WorkflowUnavailableError, HTTPStatus.SERVICE_UNAVAILABLE, "workflow_unavailable"),

@@ -23,7 +23,6 @@ from infra.constants import (
     CONTEXT_LAYERS,
     CONTEXT_RESERVED_CONCURRENCY,
     CONTEXT_RUNWAY_CONCURRENCY,
-    DEFAULT_RUNWAY_CONCURRENCY,
     STACK_NAME,
     LayerMode,
 )
@@ -48,16 +47,18 @@ def settings_from_context(node: Node) -> StackSettings:
     if layers not in get_args(LayerMode):
         raise SettingsError(f"{CONTEXT_LAYERS} must be one of {get_args(LayerMode)}, not {layers!r}")
     concurrency_value = node.try_get_context(CONTEXT_RUNWAY_CONCURRENCY)
-    try:
-        concurrency = int(concurrency_value if concurrency_value is not None else DEFAULT_RUNWAY_CONCURRENCY)
-    except ValueError:
-        raise SettingsError(
-            f"{CONTEXT_RUNWAY_CONCURRENCY} must be a whole number, not {concurrency_value!r}"
-        ) from None
-    if not 1 <= concurrency <= MAX_MAP_CONCURRENCY:
-        raise SettingsError(
-            f"{CONTEXT_RUNWAY_CONCURRENCY} must be 1 to {MAX_MAP_CONCURRENCY}, not {concurrency}"
-        )
+    concurrency: int | None = None
+    if concurrency_value is not None:
+        try:
+            concurrency = int(concurrency_value)
+        except ValueError:
+            raise SettingsError(
+                f"{CONTEXT_RUNWAY_CONCURRENCY} must be a whole number, not {concurrency_value!r}"
+            ) from None
+        if not 1 <= concurrency <= MAX_MAP_CONCURRENCY:
+            raise SettingsError(
+                f"{CONTEXT_RUNWAY_CONCURRENCY} must be 1 to {MAX_MAP_CONCURRENCY}, not {concurrency}"
+            )
     reserved = str(node.try_get_context(CONTEXT_RESERVED_CONCURRENCY)).lower() != "false"
     return StackSettings(
         layers=layers,  # type: ignore[arg-type]  # checked against LayerMode above

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 ASL_PATH: Final = REPO_ROOT / "infra" / "statemachine" / "film.asl.json"
+SCENE_ASL_PATH: Final = REPO_ROOT / "infra" / "statemachine" / "scene.asl.json"
 FUNCTIONS_DIR: Final = REPO_ROOT / "functions"
 CORE_LAYER_DIR: Final = REPO_ROOT / "layers" / "core"
 CORE_PACKAGE: Final = "script_to_film"
@@ -51,8 +52,7 @@ empty stand-in folder, so tests and template checks synthesise without the 200 M
 placeholder stack synthesises but cannot work when deployed."""
 LayerMode = Literal["built", "placeholder"]
 CONTEXT_RUNWAY_CONCURRENCY: Final = "stf:runway_concurrency"
-DEFAULT_RUNWAY_CONCURRENCY: Final = 1
-"""Runway tier 1 runs one or two tasks at a time; raise it with the account's tier (at most 40)."""
+"""A cap on Runway scenes at once (1–40), below what the account's tier allows; unset, the tier decides."""
 CONTEXT_RESERVED_CONCURRENCY: Final = "stf:reserved_concurrency"
 """`false` drops the reserved concurrency of the writer and the batch function: a new AWS account
 often has a concurrency quota of 10, and Lambda refuses reservations that leave fewer than 100."""
@@ -101,17 +101,25 @@ CORS_ALLOW_HEADERS: Final = (
 
 # Functions ---------------------------------------------------------------------------------------
 
-WORKFLOW_STATES: Final[Mapping[str, str]] = {
+FILM_STATES: Final[Mapping[str, str]] = {
     "LoadShots": "load_shots",
+    "Preflight": "preflight",
+    "AssembleFilm": "assemble",
+    "Finalize": "finalize",
+}
+"""The film state machine's Task states (`film.asl.json`) → handler module in `functions/`."""
+
+SCENE_STATES: Final[Mapping[str, str]] = {
     "SubmitScene": "scene_submit",
     "CheckScene": "scene_check",
     "StoreClip": "scene_store",
     "RecordFailure": "scene_failure",
-    "AssembleFilm": "assemble",
-    "Finalize": "finalize",
 }
-"""ASL Task state → handler module in `functions/`. The ASL names each function
-`${<State>FunctionArn}`; the local stack (`infra.local.stack.WORKFLOW_FUNCTIONS`) maps the same."""
+"""The scene state machine's Task states (`scene.asl.json`) → handler module in `functions/`."""
+
+WORKFLOW_STATES: Final[Mapping[str, str]] = {**FILM_STATES, **SCENE_STATES}
+"""Both. The ASL names each function `${<State>FunctionArn}`; the local stack
+(`infra.local.stack.WORKFLOW_FUNCTIONS`) maps the same."""
 
 
 def _task_timeouts(asl: Path) -> dict[str, int]:
@@ -130,7 +138,7 @@ def _task_timeouts(asl: Path) -> dict[str, int]:
     return found
 
 
-TASK_TIMEOUTS: Final = _task_timeouts(ASL_PATH)
+TASK_TIMEOUTS: Final = {**_task_timeouts(ASL_PATH), **_task_timeouts(SCENE_ASL_PATH)}
 """A workflow Lambda times out when its Task state does, so neither outlives the other."""
 
 
@@ -149,6 +157,11 @@ class FunctionSpec:
 FUNCTIONS: Final[Mapping[str, FunctionSpec]] = {
     "LoadShots": FunctionSpec(
         "load_shots.handler", "Marks a video RUNNING and lists its scenes", TASK_TIMEOUTS["LoadShots"]
+    ),
+    "Preflight": FunctionSpec(
+        "preflight.handler",
+        "Asks the provider's account what it allows a film before anything is paid for",
+        TASK_TIMEOUTS["Preflight"],
     ),
     "SubmitScene": FunctionSpec(
         "scene_submit.handler",

@@ -8,7 +8,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra.constants import ARCHITECTURE, DEFAULT_RUNWAY_CONCURRENCY, Architecture, LayerMode
+from infra.constants import ARCHITECTURE, Architecture, LayerMode
 from infra.constructs.api import Api
 from infra.constructs.batch import Batch
 from infra.constructs.cleanup import Cleanup
@@ -26,7 +26,8 @@ class StackSettings:
 
     layers: LayerMode = "built"
     architecture: Architecture = ARCHITECTURE
-    runway_concurrency: int = DEFAULT_RUNWAY_CONCURRENCY
+    runway_concurrency: int | None = None
+    """A cap on Runway scenes at once below the account's tier; None: the account's tier decides."""
     reserved_concurrency: bool = True
 
 

@@ -55,7 +55,7 @@ class Api(Construct):
         storage: Storage,
         secrets: ProviderSecrets,
         workflow: Workflow,
-        runway_concurrency: int,
+        runway_concurrency: int | None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.writer = factory.create(self, "ScriptWriter")
@@ -64,9 +64,10 @@ class Api(Construct):
             "Api",
             {
                 "STF_STATE_MACHINE_ARN": workflow.state_machine.state_machine_arn,
+                "STF_SCENE_STATE_MACHINE_ARN": workflow.scene_state_machine.state_machine_arn,
                 "STF_WRITER_FUNCTION": self.writer.function_name,
                 "STF_IDEMPOTENCY_TABLE": storage.idempotency_table.table_name,
-                "STF_RUNWAY_CONCURRENCY": str(runway_concurrency),
+                **({"STF_RUNWAY_CONCURRENCY": str(runway_concurrency)} if runway_concurrency else {}),
             },
         )
         self._grant(storage, secrets, workflow)

@@ -37,7 +37,7 @@ class Batch(Construct):
         factory: LambdaFactory,
         storage: Storage,
         workflow: Workflow,
-        runway_concurrency: int,
+        runway_concurrency: int | None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = factory.create(
@@ -45,7 +45,7 @@ class Batch(Construct):
             "S3Batch",
             {
                 "STF_STATE_MACHINE_ARN": workflow.state_machine.state_machine_arn,
-                "STF_RUNWAY_CONCURRENCY": str(runway_concurrency),
+                **({"STF_RUNWAY_CONCURRENCY": str(runway_concurrency)} if runway_concurrency else {}),
             },
         )
         self.dead_letters = sqs.Queue(

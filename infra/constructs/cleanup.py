@@ -70,7 +70,10 @@ class Cleanup(Construct):
                 detail_type=["Step Functions Execution Status Change"],
                 detail={
                     "status": ENDED_OUTSIDE_THE_WORKFLOW,
-                    "stateMachineArn": [workflow.state_machine.state_machine_arn],
+                    "stateMachineArn": [
+                        workflow.state_machine.state_machine_arn,
+                        workflow.scene_state_machine.state_machine_arn,
+                    ],
                 },
             ),
             targets=[

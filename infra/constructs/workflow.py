@@ -1,12 +1,17 @@
-"""The film workflow: `film.asl.json` as a Standard state machine, and the seven functions it runs.
+"""The film workflow: two Standard state machines and the eight functions they run.
 
-The definition is the file the local stack runs too; CDK only fills in its `${<State>FunctionArn}`
-substitutions. Executions log every event (ALL) without their data, which holds prompts and
-screenplay text, and are traced with X-Ray. The state machine's role may invoke exactly these
-seven functions.
+`film.asl.json` (the film: LoadShots, Preflight, a Map of scenes, AssembleFilm, Finalize) starts
+one execution of `scene.asl.json` (a scene: submit, poll, store or record a failure) per scene
+through `states:startExecution.sync:2`, so each scene's polls are in its own history. The
+definitions are the files the local stack runs too; CDK only fills in their `${<State>FunctionArn}`
+and `${SceneWorkflowArn}` substitutions. Executions log every event (ALL) without their data,
+which holds prompts and screenplay text, and are traced with X-Ray. Each state machine's role may
+invoke exactly its own functions; the film's may also start, follow and stop scene executions.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -15,7 +20,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constants import ASL_PATH, WORKFLOW_STATES
+from infra.constants import ASL_PATH, FILM_STATES, SCENE_ASL_PATH, SCENE_STATES, WORKFLOW_STATES
 from infra.constructs.functions import LOG_RETENTION, LambdaFactory
 from infra.constructs.nag import acknowledge, acknowledge_wildcard_resource
 from infra.constructs.secrets import ProviderSecrets
@@ -46,40 +51,92 @@ class Workflow(Construct):
 
         stack = Stack.of(self)
         self.state_machine_name = f"{stack.stack_name}-Film"
+        self.scene_state_machine_name = f"{stack.stack_name}-Scene"
+        self.scene_state_machine = self._state_machine(
+            "SceneStateMachine",
+            self.scene_state_machine_name,
+            SCENE_ASL_PATH,
+            {f"{state}FunctionArn": self.functions[state].function_arn for state in SCENE_STATES},
+        )
+        self.state_machine = self._state_machine(
+            "StateMachine",
+            self.state_machine_name,
+            ASL_PATH,
+            {
+                **{f"{state}FunctionArn": self.functions[state].function_arn for state in FILM_STATES},
+                "SceneWorkflowArn": self.scene_state_machine.state_machine_arn,
+            },
+        )
+        self._let_the_film_run_its_scenes()
+
+    def _state_machine(
+        self, construct_id: str, name: str, definition: Path, substitutions: dict[str, str]
+    ) -> sfn.StateMachine:
         # The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from growing per log group.
-        self.log_group = logs.LogGroup(
+        log_group = logs.LogGroup(
             self,
-            "ExecutionLogs",
-            log_group_name=f"/aws/vendedlogs/states/{self.state_machine_name}",
+            f"{construct_id}Logs",
+            log_group_name=f"/aws/vendedlogs/states/{name}",
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.state_machine = sfn.StateMachine(
+        machine = sfn.StateMachine(
             self,
-            "StateMachine",
-            state_machine_name=self.state_machine_name,
+            construct_id,
+            state_machine_name=name,
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_file(str(ASL_PATH)),
-            definition_substitutions={
-                f"{state}FunctionArn": function.function_arn for state, function in self.functions.items()
-            },
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
-            ),
+            definition_body=sfn.DefinitionBody.from_file(str(definition)),
+            definition_substitutions=substitutions,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=True,
         )
         # The definition names the functions by substitution, so CDK cannot grant them itself.
-        self.state_machine.add_to_role_policy(
+        functions = [arn for key, arn in substitutions.items() if key.endswith("FunctionArn")]
+        invoke = iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=functions)
+        machine.add_to_role_policy(invoke)
+        acknowledge(machine, "AwsSolutions-IAM5[Resource::*]", _SFN_LOGS_AND_XRAY)
+        return machine
+
+    def _let_the_film_run_its_scenes(self) -> None:
+        """What `states:startExecution.sync:2` needs of the film's role: start a scene's
+        execution, follow it and stop it, and the managed rule through which Step Functions
+        learns that it ended."""
+        stack = Stack.of(self)
+        film = self.state_machine
+        film.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["lambda:InvokeFunction"],
-                resources=[function.function_arn for function in self.functions.values()],
+                actions=["states:StartExecution"], resources=[self.scene_state_machine.state_machine_arn]
             )
         )
-        acknowledge(self.state_machine, "AwsSolutions-IAM5[Resource::*]", _SFN_LOGS_AND_XRAY)
+        scene_executions = self._executions_of(self.scene_state_machine_name)
+        film.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"], resources=[scene_executions]
+            )
+        )
+        managed_rule = stack.format_arn(
+            service="events",
+            resource="rule",
+            resource_name="StepFunctionsGetEventsForStepFunctionsExecutionRule",
+        )
+        rule_actions = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
+        film.add_to_role_policy(iam.PolicyStatement(actions=rule_actions, resources=[managed_rule]))
+        acknowledge_wildcard_resource(
+            film.role, scene_executions, "Scene executions are named after their video and scene."
+        )
+
+    def _executions_of(self, state_machine_name: str) -> str:
+        return Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     def _grant(self, storage: Storage, secrets: ProviderSecrets) -> None:
         f = self.functions
         storage.grant_items(f["LoadShots"], ["Query", "UpdateItem"], leading_keys=VIDEO_ITEMS)
+        storage.grant_items(f["Preflight"], ["Query", "UpdateItem"], leading_keys=VIDEO_ITEMS)
         # A paid call's claim is one transaction: the claim's PutItem and a ConditionCheckItem
         # that the video is still live.
         claims = ["GetItem", "PutItem", "ConditionCheckItem", "UpdateItem", "DeleteItem"]
@@ -114,7 +171,7 @@ class Workflow(Construct):
             "it writes the video's manifest and, last of a batch, the batch's summary",
         )
         # Every scene task talks to the provider: submit, poll, download, cancel.
-        for state in ("SubmitScene", "CheckScene", "StoreClip", "RecordFailure"):
+        for state in ("Preflight", "SubmitScene", "CheckScene", "StoreClip", "RecordFailure"):
             secrets.grant_runway(f[state])
 
     def grant_start(self, function: lambda_.Function) -> None:
@@ -125,17 +182,16 @@ class Workflow(Construct):
         )
 
     def grant_executions(self, function: lambda_.Function, actions: list[str]) -> None:
-        """`actions` (`states:StopExecution`…) on this state machine's executions, any of them:
-        they are named after video ids."""
-        executions = Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{self.state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[executions]))
+        """`actions` (`states:StopExecution`…) on the film's and the scenes' executions, any of
+        them: they are named after video ids (and scene numbers)."""
+        executions = [
+            self._executions_of(self.state_machine_name),
+            self._executions_of(self.scene_state_machine_name),
+        ]
+        function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=executions))
         role = function.role
         assert role is not None
-        acknowledge_wildcard_resource(
-            role, executions, "Executions are named after video ids, so they are granted by name pattern."
-        )
+        for pattern in executions:
+            acknowledge_wildcard_resource(
+                role, pattern, "Executions are named after video ids, so they are granted by name pattern."
+            )

@@ -31,15 +31,19 @@ from script_to_film.models import VideoRecord
 from script_to_film.store import FilmStore, StoreSettings, clip_key, film_key
 from script_to_film.workflow import build_manifest
 
-ASL_PATH = Path(__file__).resolve().parents[1] / "statemachine" / "film.asl.json"
+STATE_MACHINES_DIR = Path(__file__).resolve().parents[1] / "statemachine"
+ASL_PATH = STATE_MACHINES_DIR / "film.asl.json"
+SCENE_ASL_PATH = STATE_MACHINES_DIR / "scene.asl.json"
 
 REGION = "us-east-1"
 TABLE = "script-to-film-local"
 BUCKET = "script-to-film-local"
 STATE_MACHINE = "script-to-film"
+SCENE_STATE_MACHINE = "script-to-film-scene"
 
 WORKFLOW_FUNCTIONS: Mapping[str, str] = {
     "LoadShots": "functions.load_shots",
+    "Preflight": "functions.preflight",
     "SubmitScene": "functions.scene_submit",
     "CheckScene": "functions.scene_check",
     "StoreClip": "functions.scene_store",
@@ -47,8 +51,9 @@ WORKFLOW_FUNCTIONS: Mapping[str, str] = {
     "AssembleFilm": "functions.assemble",
     "Finalize": "functions.finalize",
 }
-"""State name → handler module. The local function names are the state names, and the ASL's
-`${<State>FunctionArn}` substitutions get their ARNs, as CDK gives the deployed ones."""
+"""State name → handler module, for both state machines. The local function names are the state
+names, and the ASL's `${<State>FunctionArn}` substitutions get their ARNs, as CDK gives the
+deployed ones; the film's `${SceneWorkflowArn}` gets the scene state machine's."""
 
 IDEMPOTENCY_TABLE = "script-to-film-local-idempotency"
 WRITER_FUNCTION = "ScriptWriter"
@@ -106,12 +111,13 @@ class LocalFunctionError(RuntimeError):
     """A function invoked with `LocalStack.invoke` raised."""
 
 
-def load_definition(arns: Mapping[str, str]) -> str:
-    """The ASL with its `${…FunctionArn}` substitutions filled in, as CDK does on deploy."""
-    definition = ASL_PATH.read_text(encoding="utf-8")
+def load_definition(path: Path, arns: Mapping[str, str], scene_workflow_arn: str = "") -> str:
+    """An ASL file with its `${…FunctionArn}` and `${SceneWorkflowArn}` substitutions filled in,
+    as CDK does on deploy."""
+    definition = path.read_text(encoding="utf-8")
     for state, arn in arns.items():
         definition = definition.replace(f"${{{state}FunctionArn}}", arn)
-    return definition
+    return definition.replace("${SceneWorkflowArn}", scene_workflow_arn)
 
 
 def _is_aws_setting(name: str) -> bool:
@@ -146,16 +152,18 @@ class LocalStack:
         self,
         environment: Mapping[str, str] | None = None,
         *,
-        adjust_definition: Callable[[dict[str, Any]], None] | None = None,
+        adjust_definition: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
-        """`adjust_definition` edits the parsed ASL before the state machine is created: tests
-        inject a shorter timeout with it; everything else runs the definition as deployed."""
+        """`adjust_definition(name, definition)` edits each parsed ASL (`film`, `scene`) before
+        its state machine is created: tests inject a shorter timeout with it; everything else
+        runs the definitions as deployed."""
         self._extra_environment = dict(environment or {})
         self._adjust_definition = adjust_definition
         self._exit = ExitStack()
         self._ended_lock = threading.Lock()
         self._ended: dict[str, threading.Event] = {}
         self.state_machine_arn = ""
+        self.scene_state_machine_arn = ""
         self.store: FilmStore
         self.lambdas: LambdaRegistry
 
@@ -179,6 +187,7 @@ class LocalStack:
         from moto import mock_aws
 
         from infra.local.execution_events import watch_execution_ends
+        from infra.local.sfn_engine import faithful_child_executions
         from script_to_film import lambda_runtime
 
         # The handlers' logger is made once per process, maybe before this environment was set;
@@ -189,6 +198,7 @@ class LocalStack:
         # Before moto starts and until it has stopped: no call into moto races another.
         self._exit.enter_context(serialise_moto())
         self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
+        self._exit.enter_context(faithful_child_executions())
         import boto3
 
         session = boto3.session.Session(region_name=REGION)
@@ -201,13 +211,25 @@ class LocalStack:
             functions, lambda_client=session.client("lambda"), iam_client=session.client("iam")
         )
         sfn = session.client("stepfunctions")
+        self.scene_state_machine_arn = sfn.create_state_machine(
+            name=SCENE_STATE_MACHINE,
+            definition=self._definition("scene", load_definition(SCENE_ASL_PATH, arns)),
+            roleArn=f"arn:aws:iam::123456789012:role/{SCENE_STATE_MACHINE}-workflow",
+            type="STANDARD",
+        )["stateMachineArn"]
+        film = load_definition(ASL_PATH, arns, self.scene_state_machine_arn)
+        film_definition = self._definition("film", film)
         self.state_machine_arn = sfn.create_state_machine(
             name=STATE_MACHINE,
-            definition=self._definition(arns),
+            definition=film_definition,
             roleArn=f"arn:aws:iam::123456789012:role/{STATE_MACHINE}-workflow",
             type="STANDARD",
         )["stateMachineArn"]
-        self._exit.enter_context(_patched_environ({"STF_STATE_MACHINE_ARN": self.state_machine_arn}))
+        machines = {
+            "STF_STATE_MACHINE_ARN": self.state_machine_arn,
+            "STF_SCENE_STATE_MACHINE_ARN": self.scene_state_machine_arn,
+        }
+        self._exit.enter_context(_patched_environ(machines))
         self.store = FilmStore(StoreSettings.from_env(), session=session)
         # Handlers build their workflow from the environment at first use: start each stack afresh.
         lambda_runtime.workflow.cache_clear()
@@ -260,12 +282,11 @@ class LocalStack:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
         )
 
-    def _definition(self, arns: Mapping[str, str]) -> str:
-        definition = load_definition(arns)
+    def _definition(self, name: str, definition: str) -> str:
         if self._adjust_definition is None:
             return definition
         parsed = json.loads(definition)
-        self._adjust_definition(parsed)
+        self._adjust_definition(name, parsed)
         return json.dumps(parsed)
 
     def _ended_event(self, execution_arn: str) -> threading.Event:
@@ -273,14 +294,12 @@ class LocalStack:
             return self._ended.setdefault(execution_arn, threading.Event())
 
     def _execution_ended(self, event: dict[str, Any]) -> None:
-        """What the deployed EventBridge rule does: an execution of the film state machine that
-        ended FAILED, TIMED_OUT or ABORTED goes to the cleanup function."""
+        """What the deployed EventBridge rule does: an execution of the film's or a scene's state
+        machine that ended FAILED, TIMED_OUT or ABORTED goes to the cleanup function."""
         detail = event["detail"]
+        ours = (self.state_machine_arn, self.scene_state_machine_arn)
         try:
-            if (
-                detail["stateMachineArn"] == self.state_machine_arn
-                and detail["status"] in CLEANED_UP_STATUSES
-            ):
+            if detail["stateMachineArn"] in ours and detail["status"] in CLEANED_UP_STATUSES:
                 self.invoke(CLEANUP_FUNCTION, event)
         finally:
             self._ended_event(detail["executionArn"]).set()
@@ -324,8 +343,12 @@ class LocalStack:
             if on_progress is not None:
                 on_progress(current)
             if status != "RUNNING":
-                # As on AWS, an execution that ended outside the workflow is cleaned up after.
+                # As on AWS, an execution that ended outside the workflow is cleaned up after,
+                # the film's and each of its scenes' alike.
                 self._ended_event(video.execution_arn).wait(EXECUTION_END_SECONDS)
+                for child in self.scene_executions(video.id).values():
+                    if self.execution_status(child) != "RUNNING":
+                        self._ended_event(child).wait(EXECUTION_END_SECONDS)
                 return self.store.get_video(video.id)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {video.execution_arn} still running after {timeout:.0f} s")
@@ -346,6 +369,24 @@ class LocalStack:
             if not page.get("nextToken"):
                 return events
             kwargs["nextToken"] = page["nextToken"]
+
+    def scene_executions(self, video_id: str) -> dict[str, str]:
+        """The video's scene executions, name → ARN, in scene order."""
+        found: dict[str, str] = {}
+        paginator = self.sfn.get_paginator("list_executions")
+        for page in paginator.paginate(stateMachineArn=self.scene_state_machine_arn):
+            for execution in page["executions"]:
+                if execution["name"].startswith(f"{video_id}-s"):
+                    found[execution["name"]] = execution["executionArn"]
+        return dict(sorted(found.items()))
+
+    def all_history(self, video: VideoRecord) -> list[dict[str, Any]]:
+        """Every event of the video's film execution and of each of its scene executions."""
+        assert video.execution_arn, "the video was started"
+        events = self.history(video.execution_arn)
+        for arn in self.scene_executions(video.id).values():
+            events.extend(self.history(arn))
+        return events
 
     def export(self, video: VideoRecord, out_dir: Path) -> Path:
         """Copy the clips, the film and the manifest of a finished video to `out_dir/<video_id>/`."""

@@ -49,6 +49,7 @@ class ScriptedProvider:
         cancel_fails: set[int] | None = None,
         hold_submit: dict[int, Gate] | None = None,
         hold_output_once: dict[int, Gate] | None = None,
+        running_polls: dict[int, int] | None = None,
     ) -> None:
         self._real = AnimaticProvider()
         self._fail = fail or {}
@@ -59,6 +60,8 @@ class ScriptedProvider:
         self._cancel_fails = cancel_fails or set()
         self._hold_submit = hold_submit or {}
         self._hold_output_once = dict(hold_output_once or {})
+        self._running_polls = dict(running_polls or {})
+        self._polls: dict[str, int] = {}
         self._lock = threading.Lock()
         self.scene_of: dict[str, int] = {}
         self.submitted: list[int] = []
@@ -89,7 +92,9 @@ class ScriptedProvider:
                 failure="the provider said no",
                 credits=charged,
             )
-        if scene in self._hang:
+        with self._lock:
+            self._polls[task_id] = seen = self._polls.get(task_id, 0) + 1
+        if scene in self._hang or seen <= self._running_polls.get(scene, 0):
             return ProviderTask(id=task_id, state=TaskState.RUNNING, progress=0.3, credits=charged)
         done = self._real.status(task_id)
         return done if charged is None else done.model_copy(update={"credits": charged})

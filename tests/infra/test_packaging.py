@@ -21,6 +21,7 @@ DATA = {
     "script_to_film/fonts/DejaVuSans-Bold.ttf",
     "script_to_film/fonts/LICENSE-DejaVu.txt",
     "infra/statemachine/film.asl.json",
+    "infra/statemachine/scene.asl.json",
 }
 
 

@@ -22,6 +22,7 @@ from infra.constants import (
     ARCHITECTURE,
     ASL_PATH,
     BY_KIND_INDEX,
+    FILM_STATES,
     FUNCTIONS,
     FUNCTIONS_DIR,
     IDEMPOTENCY_TTL_ATTRIBUTE,
@@ -29,7 +30,10 @@ from infra.constants import (
     LIBRARY_PREFIX,
     LOG_RETENTION_DAYS,
     METRICS_NAMESPACE,
+    SCENE_ASL_PATH,
+    SCENE_STATES,
     SERVICE_NAME,
+    STACK_NAME,
     TABLE_TTL_ATTRIBUTE,
     WORKFLOW_STATES,
 )
@@ -45,7 +49,7 @@ EVERY_FUNCTION_ENV = {
     "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
     "POWERTOOLS_TRACER_CAPTURE_ERROR",
 }
-RUNWAY_READERS = {"SubmitScene", "CheckScene", "StoreClip", "RecordFailure", "Api", "Cleanup"}
+RUNWAY_READERS = {"Preflight", "SubmitScene", "CheckScene", "StoreClip", "RecordFailure", "Api", "Cleanup"}
 ANTHROPIC_READERS = {"ScriptWriter"}
 
 
@@ -272,27 +276,51 @@ def test_the_local_stack_runs_the_same_workflow_functions() -> None:
 # The workflow ----------------------------------------------------------------------------------
 
 
-def test_the_state_machine_runs_the_asl_file_with_every_substitution_filled(
-    resources: dict[str, Any], synthesised: tuple[Stack, Path]
+MACHINES = {"Film": (ASL_PATH, FILM_STATES), "Scene": (SCENE_ASL_PATH, SCENE_STATES)}
+
+
+def machine(resources: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The film's (`Film`) or the scene's (`Scene`) state machine's properties."""
+    (found,) = [
+        m["Properties"]
+        for m in of_type(resources, "AWS::StepFunctions::StateMachine").values()
+        if m["Properties"]["StateMachineName"] == f"{STACK_NAME}-{kind}"
+    ]
+    return found
+
+
+@pytest.mark.parametrize("kind", sorted(MACHINES))
+def test_each_state_machine_runs_its_asl_file_with_every_substitution_filled(
+    resources: dict[str, Any], synthesised: tuple[Stack, Path], kind: str
 ) -> None:
+    path, states = MACHINES[kind]
     outdir = synthesised[1]
-    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
-    props = machine["Properties"]
+    props = machine(resources, kind)
     # DefinitionBody.from_file: the file itself travels as an asset, substitutions beside it.
     definition = (outdir / f"asset.{props['DefinitionS3Location']['Key']}").read_text(encoding="utf-8")
-    assert json.loads(definition) == json.loads(ASL_PATH.read_text(encoding="utf-8"))
+    assert json.loads(definition) == json.loads(path.read_text(encoding="utf-8"))
     placeholders = set(re.findall(r"\$\{(\w+)\}", definition))
     substitutions = props["DefinitionSubstitutions"]
-    assert placeholders == set(substitutions) == {f"{state}FunctionArn" for state in WORKFLOW_STATES}
+    expected = {f"{state}FunctionArn" for state in states} | (
+        {"SceneWorkflowArn"} if kind == "Film" else set()
+    )
+    assert placeholders == set(substitutions) == expected
     handlers = functions_by_handler(resources)
-    for state, module in WORKFLOW_STATES.items():
+    for state, module in states.items():
         logical_id, _ = handlers[f"{module}.handler"]
         assert substitutions[f"{state}FunctionArn"] == {"Fn::GetAtt": [logical_id, "Arn"]}, state
+    if kind == "Film":
+        (scene,) = [
+            name
+            for name, m in of_type(resources, "AWS::StepFunctions::StateMachine").items()
+            if m["Properties"]["StateMachineName"] == f"{STACK_NAME}-Scene"
+        ]
+        assert substitutions["SceneWorkflowArn"] == {"Ref": scene}
 
 
-def test_the_state_machine_logs_all_without_data_and_traces(resources: dict[str, Any]) -> None:
-    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
-    props = machine["Properties"]
+@pytest.mark.parametrize("kind", sorted(MACHINES))
+def test_each_state_machine_logs_all_without_data_and_traces(resources: dict[str, Any], kind: str) -> None:
+    props = machine(resources, kind)
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
     logging = props["LoggingConfiguration"]
@@ -303,21 +331,40 @@ def test_the_state_machine_logs_all_without_data_and_traces(resources: dict[str,
     assert resources[log_group]["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS
 
 
-def test_the_state_machine_may_invoke_exactly_its_seven_functions(resources: dict[str, Any]) -> None:
-    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
-    role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+@pytest.mark.parametrize("kind", sorted(MACHINES))
+def test_each_state_machine_may_invoke_exactly_its_own_functions(
+    resources: dict[str, Any], kind: str
+) -> None:
+    role = machine(resources, kind)["RoleArn"]["Fn::GetAtt"][0]
     invokes = [s for s in policy_of_role(resources, role) if "lambda:InvokeFunction" in listed(s["Action"])]
     assert len(invokes) == 1
     handlers = functions_by_handler(resources)
-    expected = [{"Fn::GetAtt": [handlers[f"{m}.handler"][0], "Arn"]} for m in WORKFLOW_STATES.values()]
+    expected = [{"Fn::GetAtt": [handlers[f"{m}.handler"][0], "Arn"]} for m in MACHINES[kind][1].values()]
     assert sorted(map(json.dumps, listed(invokes[0]["Resource"]))) == sorted(map(json.dumps, expected))
 
 
+def test_the_film_may_start_follow_and_stop_only_scene_executions(resources: dict[str, Any]) -> None:
+    role = machine(resources, "Film")["RoleArn"]["Fn::GetAtt"][0]
+    statements_by_action = {
+        action: statement
+        for statement in policy_of_role(resources, role)
+        for action in listed(statement["Action"])
+    }
+    assert json.dumps(statements_by_action["states:StartExecution"]["Resource"]).count("Ref") == 1
+    for action in ("states:DescribeExecution", "states:StopExecution"):
+        assert f"{STACK_NAME}-Scene:*" in json.dumps(statements_by_action[action]["Resource"]), action
+    for action in ("events:PutTargets", "events:PutRule", "events:DescribeRule"):
+        assert "StepFunctionsGetEventsForStepFunctionsExecutionRule" in json.dumps(
+            statements_by_action[action]["Resource"]
+        ), action
+
+
 def test_workflow_functions_time_out_with_their_task_states() -> None:
-    definition = json.loads(ASL_PATH.read_text(encoding="utf-8"))
-    states = {**definition["States"], **definition["States"]["FilmScenes"]["ItemProcessor"]["States"]}
-    for state in WORKFLOW_STATES:
-        assert FUNCTIONS[state].timeout_seconds == states[state]["TimeoutSeconds"], state
+    for path, states in MACHINES.values():
+        definition = json.loads(path.read_text(encoding="utf-8"))
+        tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+        for state in states:
+            assert FUNCTIONS[state].timeout_seconds == tasks[state]["TimeoutSeconds"], state
 
 
 # Functions -------------------------------------------------------------------------------------
@@ -325,7 +372,7 @@ def test_workflow_functions_time_out_with_their_task_states() -> None:
 
 def test_every_function_is_made_by_the_factory_the_same_way(resources: dict[str, Any]) -> None:
     functions = of_type(resources, "AWS::Lambda::Function")
-    assert len(functions) == len(FUNCTIONS) == 11
+    assert len(functions) == len(FUNCTIONS) == 12
     roles = set()
     layers = {name for name in of_type(resources, "AWS::Lambda::LayerVersion")}
     assert len(layers) == 3
@@ -374,10 +421,14 @@ def test_functions_get_the_names_and_arns_they_use(resources: dict[str, Any]) ->
     def env(name: str) -> dict[str, Any]:
         return dict(function(resources, name)[1]["Environment"]["Variables"])
 
-    (machine_id,) = of_type(resources, "AWS::StepFunctions::StateMachine")
+    machines = {
+        m["Properties"]["StateMachineName"]: name
+        for name, m in of_type(resources, "AWS::StepFunctions::StateMachine").items()
+    }
     for name in ("Api", "S3Batch"):
-        assert env(name)["STF_STATE_MACHINE_ARN"] == {"Ref": machine_id}, name
-        assert env(name)["STF_RUNWAY_CONCURRENCY"] == "1", name
+        assert env(name)["STF_STATE_MACHINE_ARN"] == {"Ref": machines[f"{STACK_NAME}-Film"]}, name
+        assert "STF_RUNWAY_CONCURRENCY" not in env(name), "unset, the account's tier decides"
+    assert env("Api")["STF_SCENE_STATE_MACHINE_ARN"] == {"Ref": machines[f"{STACK_NAME}-Scene"]}
     writer_id, _ = function(resources, "ScriptWriter")
     assert env("Api")["STF_WRITER_FUNCTION"] == {"Ref": writer_id}
     assert "STF_IDEMPOTENCY_TABLE" in env("Api")
@@ -546,7 +597,7 @@ def test_outputs_say_where_everything_is(template: Template) -> None:
 
 
 def test_context_settings_are_checked() -> None:
-    assert settings_from_context(App().node).runway_concurrency == 1
+    assert settings_from_context(App().node).runway_concurrency is None
     tier = settings_from_context(App(context={"stf:runway_concurrency": "5"}).node)
     assert tier.runway_concurrency == 5
     assert (
@@ -614,8 +665,8 @@ def test_executions_that_end_outside_the_workflow_are_sent_to_the_cleanup(resour
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
     assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
-    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine")
-    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine}]
+    machines = sorted(of_type(resources, "AWS::StepFunctions::StateMachine"))
+    assert sorted(ref["Ref"] for ref in pattern["detail"]["stateMachineArn"]) == machines
     (target,) = rule["Properties"]["Targets"]
     cleanup, _ = function(resources, "Cleanup")
     assert target["Arn"] == {"Fn::GetAtt": [cleanup, "Arn"]}

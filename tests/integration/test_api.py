@@ -557,7 +557,7 @@ def test_a_resolution_and_frame_rate_are_recorded(stack: LocalStack) -> None:
         ({"scenes": []}, 422, "invalid_request"),
         ({"max_budget_usd": -1}, 422, "invalid_request"),
         ({"provider": "runway", "model": "gen4.5", "max_budget_usd": 0.5}, 422, "budget_exceeded"),
-        ({"poll_seconds": 1, "scene_timeout_seconds": 86_400}, 422, "too_many_scenes"),
+        ({"poll_seconds": 1, "scene_timeout_seconds": 86_400}, 422, "too_many_polls"),
         ({"poll_seconds": 0}, 422, "invalid_request"),
         ({"script_id": "script-0000000000000000"}, 404, "not_found"),
     ],

@@ -17,13 +17,14 @@ import pytest
 from infra.local.stack import LocalStack
 from script_to_film import media
 from script_to_film.cli import main
+from script_to_film.limits import MAX_SCENES
 from script_to_film.providers import register_provider, reset_providers
 from tests.fakes.scripted_provider import ScriptedProvider
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"
 LIGHTHOUSE = REPO / "events" / "scripts" / "lighthouse.fountain"
-MANIFEST_KEYS = {"video_id", "status", "execution", "film", "scenes", "cost", "failure", "left_out"}
+MANIFEST_KEYS = {"video_id", "status", "execution", "film", "scenes", "cost", "failure", "left_out", "limits"}
 SCENE_KEYS = {
     "number",
     "heading",
@@ -126,12 +127,13 @@ def test_too_many_scenes_is_refused_before_anything_runs(
 ) -> None:
     big = tmp_path / "epic.fountain"
     big.write_text(
-        "\n".join(f"INT. ROOM {n} - DAY\n\nA clock ticks.\n" for n in range(1, 121)), encoding="utf-8"
+        "\n".join(f"INT. ROOM {n} - DAY\n\nA clock ticks.\n" for n in range(1, MAX_SCENES + 2)),
+        encoding="utf-8",
     )
 
     line = bad_input(capsys, tmp_path / "out", str(big))
 
-    assert "120 scenes is more than one film can have" in line
+    assert f"{MAX_SCENES + 1} scenes is more than one film can have ({MAX_SCENES})" in line
 
 
 def test_other_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

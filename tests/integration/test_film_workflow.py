@@ -13,7 +13,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from infra.local.stack import LocalStack
 from script_to_film import media
-from script_to_film.limits import EVENTS_PER_FILM, history_events
+from script_to_film.limits import EVENTS_PER_SCENE_IN_FILM, film_history_events, scene_history_events
 from script_to_film.models import SceneStatus, VideoRecord, VideoStatus
 from script_to_film.providers import register_provider, reset_providers
 from script_to_film.store import FilmStore
@@ -169,7 +169,7 @@ def test_a_store_that_loses_its_connection_after_uploading_is_retried_into_one_c
     assert video.scenes[0].status is SceneStatus.SUCCEEDED
     assert s3_keys(stack, video.id).count(f"videos/{video.id}/scene_001.mp4") == 1
     assert provider.submitted.count(1) == 1
-    history = stack.history(str(video.execution_arn))
+    history = stack.all_history(video)
     retried = [
         e for e in history if e["type"] == "TaskFailed" and "TransientAwsError" in json.dumps(e, default=str)
     ]
@@ -183,12 +183,43 @@ def test_selected_scenes_only(stack: LocalStack) -> None:
     assert video.status is VideoStatus.SUCCEEDED
 
 
-def test_history_stays_within_the_budget_formula(stack: LocalStack) -> None:
-    options = VideoOptions(provider="animatic", poll_seconds=1, scene_timeout_seconds=20)
-    video = run(stack, options)
+def test_each_scene_is_its_own_execution_named_after_the_video_and_the_scene(stack: LocalStack) -> None:
+    use(ScriptedProvider(running_polls={n: 2 for n in range(1, 5)}))
+    video = run(stack)
 
-    events = stack.history(str(video.execution_arn))
-    polls = sum(1 for e in events if e["type"] == "WaitStateEntered")
-    per_scene_polls = -(-polls // len(video.scenes))
-    assert len(events) <= history_events(len(video.scenes), per_scene_polls, 1)
-    assert len(events) > EVENTS_PER_FILM
+    children = stack.scene_executions(video.id)
+    assert sorted(children) == [f"{video.id}-s{n:03d}" for n in range(1, 5)]
+    for name, arn in children.items():
+        assert stack.execution_status(arn) == "SUCCEEDED", name
+        history = stack.history(arn)
+        polls = sum(1 for e in history if e["type"] == "WaitStateEntered")
+        assert polls == 3, "two polls find the task running, the third finds it done"
+        assert len(history) <= scene_history_events(polls, 1)
+        started = json.loads(history[0]["executionStartedEventDetails"]["input"])
+        assert set(started) == {
+            "video_id",
+            "scene",
+            "provider",
+            "poll_seconds",
+            "max_polls",
+            "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID",
+        }, "a scene's input is ids and settings only"
+
+
+def test_the_film_history_grows_by_a_constant_per_scene_whatever_the_scenes_poll(stack: LocalStack) -> None:
+    def film_events(scenes: list[int], polls: int) -> int:
+        use(ScriptedProvider(running_polls={n: polls for n in scenes}))
+        video = run(stack, FAST.model_copy(update={"scenes": scenes}))
+        assert video.status is VideoStatus.SUCCEEDED
+        return len(stack.history(str(video.execution_arn)))
+
+    two, two_polling_longer, four = (
+        film_events([1, 2], 0),
+        film_events([1, 2], 4),
+        film_events([1, 2, 3, 4], 0),
+    )
+
+    assert two_polling_longer == two, "a scene's polls stay in its own execution's history"
+    per_scene = (four - two) / 2
+    assert per_scene == int(per_scene) <= EVENTS_PER_SCENE_IN_FILM
+    assert four <= film_history_events(4)

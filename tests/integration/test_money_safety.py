@@ -314,7 +314,7 @@ def _throttled() -> BaseException:
 
 
 def transient_retries(stack: LocalStack, video: VideoRecord) -> int:
-    history = stack.history(str(video.execution_arn))
+    history = stack.all_history(video)
     return sum(
         1 for e in history if e["type"] == "TaskFailed" and "TransientAwsError" in json.dumps(e, default=str)
     )
@@ -376,9 +376,9 @@ def test_an_s3_5xx_during_the_multipart_upload_is_retried_into_one_clip(
 
 
 def test_a_store_that_times_out_is_tried_again_into_one_clip(monkeypatch: pytest.MonkeyPatch) -> None:
-    def short_store(definition: dict[str, object]) -> None:
-        scene = definition["States"]["FilmScenes"]["ItemProcessor"]["States"]  # type: ignore[index]
-        scene["StoreClip"]["TimeoutSeconds"] = 10
+    def short_store(name: str, definition: dict[str, object]) -> None:
+        if name == "scene":
+            definition["States"]["StoreClip"]["TimeoutSeconds"] = 10  # type: ignore[index]
 
     gate = Gate()
     with LocalStack(adjust_definition=short_store) as stack:
@@ -389,7 +389,7 @@ def test_a_store_that_times_out_is_tried_again_into_one_clip(monkeypatch: pytest
         finally:
             gate.release.set()  # the first try, timed out long ago, may now run to its end
             reset_providers()
-        history = stack.history(str(video.execution_arn))
+        history = stack.all_history(video)
 
     assert gate.entered.is_set()
     assert [e["type"] for e in history].count("TaskTimedOut") == 1
@@ -420,8 +420,9 @@ def test_an_external_stop_ends_the_video_and_cancels_its_tasks(stack: LocalStack
 
 
 def test_an_execution_that_times_out_is_cleaned_up() -> None:
-    def one_minute_film(definition: dict[str, object]) -> None:
-        definition["TimeoutSeconds"] = 4
+    def one_minute_film(name: str, definition: dict[str, object]) -> None:
+        if name == "film":
+            definition["TimeoutSeconds"] = 4
 
     with LocalStack(adjust_definition=one_minute_film) as stack:
         try:
@@ -569,10 +570,48 @@ def test_a_download_that_fails_ends_its_scene_download_without_a_retry(
     scene = final.scenes[0]
     assert (scene.status, scene.failure_code) == (SceneStatus.FAILED, "DOWNLOAD")
     assert final.status is VideoStatus.FAILED
-    history = stack.history(str(video.execution_arn))
+    history = stack.all_history(video)
     stores = [
         e
         for e in history
         if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "StoreClip"
     ]
     assert len(stores) == 1, "a refused download is not fetched again"
+
+
+# Across the film and its scenes' executions -----------------------------------------------------
+
+
+def test_a_cancel_stops_every_scene_execution_and_its_provider_task(stack: LocalStack) -> None:
+    provider = use(ScriptedProvider(hang={1, 2, 3}))
+    video = start(stack)
+    wait_until(lambda: all(scene_status(stack, video.id, n) is SceneStatus.RUNNING for n in (1, 2, 3)))
+    children = stack.scene_executions(video.id)
+    assert len(children) == 3
+
+    videos.cancel(stack.store, video.id)
+    final = stack.wait(video, timeout=BOUND_SECONDS)
+    wait_until(lambda: all(stack.execution_status(arn) != "RUNNING" for arn in children.values()))
+
+    assert stack.execution_status(str(video.execution_arn)) == "ABORTED"
+    assert {stack.execution_status(arn) for arn in children.values()} == {"ABORTED"}
+    assert final.status is VideoStatus.CANCELLED
+    assert [scene.status for scene in final.scenes] == [SceneStatus.CANCELLED] * 3
+    assert set(provider.scene_of) <= provider.cancelled
+
+
+def test_a_scene_execution_that_ends_badly_ends_its_scene_never_the_film(stack: LocalStack) -> None:
+    provider = use(ScriptedProvider(hang={2}))
+    video = start(stack)
+    wait_until(lambda: scene_status(stack, video.id, 2) is SceneStatus.RUNNING)
+    child = stack.scene_executions(video.id)[f"{video.id}-s002"]
+
+    stack.sfn.stop_execution(executionArn=child, cause="stopped from the console")
+    final = stack.wait(video, timeout=BOUND_SECONDS)
+
+    stopped = final.scenes[1]
+    assert (stopped.status, stopped.failure_code) == (SceneStatus.CANCELLED, "EXECUTION_ABORTED")
+    assert tasks_of(provider, 2) <= provider.cancelled
+    assert [final.scenes[0].status, final.scenes[2].status] == [SceneStatus.SUCCEEDED] * 2
+    assert final.status is VideoStatus.PARTIAL
+    assert stack.execution_status(str(video.execution_arn)) == "SUCCEEDED"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from script_to_film.account import AccountLimits, generations_needed, plan_run, read_limits
-from script_to_film.errors import DailyAllowanceError, InsufficientCreditsError
+from script_to_film.errors import DailyAllowanceError, InsufficientCreditsError, ProviderRefusedError
 from script_to_film.providers.base import PermanentProviderError, TransientProviderError
 from script_to_film.providers.runway import DailyCapError, RunwayProvider
 from tests.fakes.runway_api import API_KEY, DAY_SECONDS, Behaviour, FakeRunway
@@ -198,9 +198,10 @@ def test_a_refused_key_stops_the_preflight_and_is_read_again_next_time(fake: Fak
     keys = iter(["key_revoked", API_KEY])
     provider = RunwayProvider(api_key=lambda: next(keys))
 
-    with pytest.raises(PermanentProviderError) as refused:
+    with pytest.raises(ProviderRefusedError) as refused:
         read_limits(provider, ["gen4.5"], fallback_concurrency=1)
-    assert refused.value.code == "AUTH"
+    assert isinstance(refused.value.__cause__, PermanentProviderError)
+    assert refused.value.__cause__.code == "AUTH"
     assert "key_revoked" not in str(refused.value)
 
     assert provider.account("gen4.5").source == "provider"

@@ -111,8 +111,10 @@ def test_moderation_throttling_resubmits_and_a_timeout_end_in_a_partial_film(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("STF_RUNWAY_CONCURRENCY", "4")
-    fake.concurrency = 2  # a smaller tier than the configured concurrency: the rest is THROTTLED
+    # The tier allows 4 at once, but another film on the account holds two of them: Runway runs
+    # 2 and queues the rest THROTTLED, which this film cannot see in its preflight.
+    fake.set_tier("gen4.5", max_concurrent=4, max_daily=None)
+    fake.concurrency = 2
     fake.hold_until_created = 4  # and queued however far apart the four submits arrive
     fake.on(
         "harbour", Behaviour(latency=0.8, failure_code="SAFETY.INPUT.TEXT", failure="The prompt was flagged.")
@@ -286,3 +288,42 @@ def test_a_workflow_without_a_key_fails_each_scene_saying_what_to_set(
     assert failed.failure_code == "CONFIGURATION"
     assert "RUNWAYML_API_SECRET" in str(failed.failure)
     assert fake.calls == []
+
+
+# The account decides ----------------------------------------------------------------------------
+
+
+NINE_ROOMS = "\n".join(f"INT. ROOM {n} - DAY\n\nA clock ticks in room {n}.\n" for n in range(1, 10))
+
+
+def test_scenes_run_at_the_tiers_concurrency_with_nothing_configured(
+    fake: FakeRunway, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STF_RUNWAY_CONCURRENCY", raising=False)
+    fake.set_tier("gen4.5", max_concurrent=9, max_daily=None)
+    # No task ends before nine exist: the film finishes only if its nine scenes run at once.
+    fake.hold_until_created = 9
+    screenplay = tmp_path / "nine-rooms.fountain"
+    screenplay.write_text(NINE_ROOMS, encoding="utf-8")
+
+    status, manifest = run(capsys, screenplay, tmp_path, "--scene-timeout", "60")
+
+    assert status == 0, manifest
+    assert manifest["limits"] == {"concurrency": 9, "source": "provider", "note": None}
+    assert len(fake.paid_creates()) == 9
+    assert fake.organization_reads(), "the account was asked"
+
+
+def test_a_film_over_the_credit_balance_is_refused_before_any_create(
+    fake: FakeRunway, screenplay: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.credit_balance = 100  # the four scenes are estimated at 204 credits
+
+    status = main(["run", str(screenplay), "--provider", "runway", "--out", str(tmp_path / "out")])
+
+    assert status == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: the film is estimated at 204 credits"), line
+    assert "has 100 credits (US$1.00) left" in line
+    assert fake.paid_creates() == []
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -9,10 +9,17 @@ import pytest
 
 from infra.local.stack import LocalStack
 from script_to_film.errors import BudgetExceededError
+from script_to_film.limits import MAX_SCENES
 from script_to_film.models import SceneJob, SceneStatus
 from script_to_film.providers import register_provider, reset_providers
 from script_to_film.store import SubmitInDoubtError
-from script_to_film.submission import TooManyScenesError, VideoOptions, create_video, prepare
+from script_to_film.submission import (
+    TooManyPollsError,
+    TooManyScenesError,
+    VideoOptions,
+    create_video,
+    prepare,
+)
 from script_to_film.workflow import FilmWorkflow, SceneState
 from tests.fakes.scripted_provider import ScriptedProvider
 
@@ -110,8 +117,10 @@ def test_a_video_runs_once_under_its_own_name(stack: LocalStack) -> None:
 
 
 def test_too_many_scenes_and_over_budget_are_refused_before_anything_runs() -> None:
-    many = "\n".join(f"INT. ROOM {n} - DAY\n\nSomeone waits.\n" for n in range(1, 102))
-    with pytest.raises(TooManyScenesError, match="101 scenes"):
+    many = "\n".join(f"INT. ROOM {n} - DAY\n\nSomeone waits.\n" for n in range(1, MAX_SCENES + 2))
+    with pytest.raises(TooManyScenesError, match=f"{MAX_SCENES + 1} scenes"):
         prepare(many, OPTIONS)
+    with pytest.raises(TooManyPollsError, match="86400 polls"):
+        prepare(SCREENPLAY, VideoOptions(provider="animatic", poll_seconds=1, scene_timeout_seconds=86_400))
     with pytest.raises(BudgetExceededError, match="budget"):
         prepare(SCREENPLAY, VideoOptions(provider="runway", model="gen4.5", max_budget_usd=0.5))

@@ -17,6 +17,7 @@ from script_to_film.errors import (
     DailyAllowanceError,
     InsufficientCreditsError,
     InvalidInputError,
+    ProviderRefusedError,
 )
 from script_to_film.providers import get_provider, reset_providers
 from script_to_film.providers.animatic import AnimaticProvider
@@ -321,8 +322,18 @@ def test_an_account_that_cannot_be_read_falls_back_for_every_model_after_one_try
 def test_a_refused_key_is_not_a_reason_to_go_on() -> None:
     provider = Unreachable(PermanentProviderError("Runway refused it with HTTP 401", code="AUTH"))
 
-    with pytest.raises(PermanentProviderError):
+    with pytest.raises(ProviderRefusedError, match="refused this account's API key") as refused:
         read_limits(provider, ["gen4.5"], fallback_concurrency=1)
+    assert isinstance(refused.value.__cause__, PermanentProviderError)
+
+
+def test_a_missing_key_falls_back_so_each_scene_can_say_what_to_set() -> None:
+    provider = Unreachable(ConfigurationError("no Runway API key: set RUNWAYML_API_SECRET"))
+
+    [limits] = read_limits(provider, ["gen4.5"], fallback_concurrency=2)
+
+    assert (limits.source, limits.max_concurrent) == ("configured", 2)
+    assert "RUNWAYML_API_SECRET" in (limits.note or "")
 
 
 def test_a_provider_that_does_not_report_its_account_falls_back() -> None:

@@ -30,7 +30,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from script_to_film import catalog
-from script_to_film.errors import ConfigurationError, DailyAllowanceError, InsufficientCreditsError
+from script_to_film.errors import (
+    ConfigurationError,
+    DailyAllowanceError,
+    InsufficientCreditsError,
+    ProviderRefusedError,
+)
 from script_to_film.providers.base import AccountReporter, ProviderError
 
 LimitSource = Literal["provider", "configured"]
@@ -116,9 +121,15 @@ def read_limits(provider: object, models: Sequence[str], *, fallback_concurrency
     for model in models:
         try:
             limits.append(provider.account(model))
+        except ConfigurationError as error:
+            # No key configured: the film's scenes will each fail saying what to set.
+            reason = f"{name}'s account could not be asked ({error})"
+            return [_configured(name, wanted, fallback_concurrency, reason) for wanted in models]
         except ProviderError as error:
             if error.code == "AUTH":
-                raise
+                raise ProviderRefusedError(
+                    f"{name} refused this account's API key ({error}); nothing was started or paid for"
+                ) from error
             reason = f"{name}'s account could not be read ({error})"
             return [_configured(name, wanted, fallback_concurrency, reason) for wanted in models]
     return limits

@@ -60,3 +60,8 @@ class ScreenplayTooLargeError(ScreenplayError):
 
 class ConfigurationError(ScriptToFilmError):
     """Something the operator sets is missing or wrong (an API key, a table name)."""
+
+
+class ProviderRefusedError(InvalidInputError):
+    """The provider refused the account itself (its API key) before the film started: nothing was
+    made or paid for (HTTP 422, CLI exit 2)."""

@@ -10,12 +10,25 @@ STEP_FUNCTIONS_HISTORY_LIMIT = 25_000
 """Events one Standard execution may record (a hard limit). Inline Map iterations count here."""
 
 HISTORY_HEADROOM = 0.9
-"""Keep 10 % of the history for Lambda service retries, which add five events each."""
+"""Keep 10 % of each history for Lambda service retries, which add five events each."""
 
-EVENTS_PER_SCENE = 21
-"""Per scene, outside the poll loop: the iteration's start and end, SubmitScene and StoreClip
+# The film's execution: a constant per scene, whatever the scene polls -----------------------
+
+EVENTS_PER_FILM = 60
+"""LoadShots, Preflight and its Choice, the Map's own events, AssembleFilm, Finalize and the end
+states: at most this many, with every film-level retry."""
+
+EVENTS_PER_SCENE_IN_FILM = 10
+"""A scene in the film's history: its Map iteration's start and end and RunScene (entered,
+scheduled, started, submitted, succeeded or failed, exited), and SceneNotFinished (2) when the
+scene's own execution did not succeed. The scene's polls are in its own execution's history."""
+
+# A scene's own execution (SceneWorkflow) ----------------------------------------------------
+
+EVENTS_PER_SCENE = 24
+"""A SceneWorkflow execution outside its poll loop: its start and end, SubmitScene and StoreClip
 (each TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited), the Choice
-that sends the scene to StoreClip, the Choice after it (IsClipStored) and SceneFilmed."""
+that sends the scene to StoreClip, IsClipStored, and SceneFilmed or RecordFailure's end."""
 
 EVENTS_PER_POLL = 9
 """One turn of the poll loop: WaitForProvider (2 events), CheckScene (5), IsSceneDone (2)."""
@@ -23,35 +36,49 @@ EVENTS_PER_POLL = 9
 EVENTS_PER_RESUBMIT = 5
 """A resubmit after a transient provider failure runs SubmitScene once more."""
 
-EVENTS_PER_FILM = 40
-"""LoadShots, the Map's own events, AssembleFilm, Finalize and the end states."""
-
-MAX_SCENES = 100
-"""However short the polling, one film has at most this many scenes (a feature is 40–200)."""
-
-
-def history_events(scenes: int, max_polls: int, max_submits: int) -> int:
-    """The most events an execution of `scenes` scenes can record when every scene polls
-    `max_polls` times and is submitted `max_submits` times (the budget's worst case)."""
-    per_scene = EVENTS_PER_SCENE + EVENTS_PER_POLL * max_polls + EVENTS_PER_RESUBMIT * (max_submits - 1)
-    return EVENTS_PER_FILM + scenes * per_scene
+MAX_SCENES = 1_000
+"""Scenes one film may have. The film's history allows about 2,200 (10 events each); the bound
+is the assembly, which downloads every clip into one Lambda's /tmp (10 GB) and stitches them
+within its 15 minutes. A feature is 40–200 scenes (Big Fish: 190)."""
 
 
-def max_scenes(max_polls: int, max_submits: int) -> int:
-    """The largest film whose worst-case history fits the limit with headroom."""
-    budget = STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_HEADROOM - EVENTS_PER_FILM
-    per_scene = history_events(1, max_polls, max_submits) - EVENTS_PER_FILM
-    return max(0, min(MAX_SCENES, int(budget // per_scene)))
+def history_budget() -> int:
+    return int(STEP_FUNCTIONS_HISTORY_LIMIT * HISTORY_HEADROOM)
 
 
-EXECUTION_TIMEOUT_SECONDS = 86_400
-"""The film state machine's TimeoutSeconds (24 h); the infra tests check the ASL says the same."""
+def film_history_events(scenes: int) -> int:
+    """The most events the film's execution records for `scenes` scenes."""
+    return EVENTS_PER_FILM + scenes * EVENTS_PER_SCENE_IN_FILM
+
+
+def scene_history_events(max_polls: int, max_submits: int) -> int:
+    """The most events one scene's execution records when it polls `max_polls` times and is
+    submitted `max_submits` times."""
+    return EVENTS_PER_SCENE + EVENTS_PER_POLL * max_polls + EVENTS_PER_RESUBMIT * (max_submits - 1)
+
+
+def max_scenes() -> int:
+    """The largest film: its history's bound, and MAX_SCENES."""
+    return min(MAX_SCENES, (history_budget() - EVENTS_PER_FILM) // EVENTS_PER_SCENE_IN_FILM)
+
+
+def max_polls_per_scene(max_submits: int) -> int:
+    """The most polls a scene's own execution can record within its history's budget."""
+    return (history_budget() - scene_history_events(0, max_submits)) // EVENTS_PER_POLL
+
+
+EXECUTION_TIMEOUT_SECONDS = 604_800
+"""The film state machine's TimeoutSeconds (7 days; the infra tests check the ASL says the same):
+long enough for a feature filmed one scene at a time on a provider's lowest tier."""
+
+SCENE_EXECUTION_TIMEOUT_SECONDS = 90_000
+"""The scene state machine's TimeoutSeconds: the longest scene timeout (24 h) and its tasks."""
 
 SCENE_TASKS_WORST_SECONDS = 60 + 300
 """A scene's tasks outside the poll loop at their TimeoutSeconds: SubmitScene and StoreClip."""
 
-FILM_TASKS_WORST_SECONDS = 60 + 900 + 60
-"""The film's own tasks at their TimeoutSeconds: LoadShots, AssembleFilm and Finalize."""
+FILM_TASKS_WORST_SECONDS = 60 + 30 + 900 + 60
+"""The film's own tasks at their TimeoutSeconds: LoadShots, Preflight, AssembleFilm and Finalize."""
 
 
 MAX_SCRIPT_SCENES = 2_000

@@ -213,6 +213,12 @@ class VideoRecord(BaseModel):
     """Why the video ended FAILED or CANCELLED when no scene says it (the film could not be
     assembled, the workflow could not be started, the execution was stopped or timed out)."""
     left_out: list[LeftOut] = Field(default_factory=list)
+    concurrency: int | None = None
+    """Scenes generated at once, as the provider's account allowed (or as configured)."""
+    concurrency_source: str | None = None
+    """`provider` when the account said so, `configured` when it could not be asked."""
+    limits_note: str | None = None
+    """Why the configured concurrency was used, when the account could not be read."""
     request_digest: str | None = None
     """A digest of the request that made the video under an Idempotency-Key: a retry of that key
     with another request is refused, even after its idempotency record is gone."""

@@ -139,6 +139,8 @@ class StoreSettings(BaseModel):
     table_name: str
     bucket_name: str
     state_machine_arn: str | None = None
+    scene_state_machine_arn: str | None = None
+    """The SceneWorkflow state machine, whose executions (one per scene) a cancel stops too."""
     writer_function: str | None = None
     """The screenplay writer Lambda, invoked asynchronously by `invoke_writer`."""
 
@@ -149,6 +151,7 @@ class StoreSettings(BaseModel):
                 table_name=env["STF_TABLE"],
                 bucket_name=env["STF_BUCKET"],
                 state_machine_arn=env.get("STF_STATE_MACHINE_ARN"),
+                scene_state_machine_arn=env.get("STF_SCENE_STATE_MACHINE_ARN"),
                 writer_function=env.get("STF_WRITER_FUNCTION"),
             )
         except KeyError as missing:
@@ -444,6 +447,11 @@ class FilmStore:
         if not self.settings.state_machine_arn:
             raise RuntimeError("STF_STATE_MACHINE_ARN is not set")
         return self.settings.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{video_id}"
+
+    def scene_execution_arn(self, execution_name: str) -> str | None:
+        """The ARN a scene's SceneWorkflow execution has or will have, when the stack says where."""
+        machine = self.settings.scene_state_machine_arn
+        return machine.replace(":stateMachine:", ":execution:", 1) + f":{execution_name}" if machine else None
 
     def start_execution(self, video_id: str, execution_input: Mapping[str, Any]) -> str:
         """Start the film workflow; the execution is named after the video, so a repeated start

@@ -15,12 +15,20 @@ from collections.abc import Mapping
 from pydantic import BaseModel, Field
 
 from script_to_film import catalog, cost, director
+from script_to_film.account import (
+    RunLimits,
+    configured_concurrency,
+    generations_needed,
+    plan_run,
+    read_limits,
+)
 from script_to_film.breakdown import Plan, plan
 from script_to_film.errors import InvalidInputError, ScriptToFilmError
 from script_to_film.limits import (
     EXECUTION_TIMEOUT_SECONDS,
     FILM_TASKS_WORST_SECONDS,
     SCENE_TASKS_WORST_SECONDS,
+    max_polls_per_scene,
     max_scenes,
 )
 from script_to_film.models import SceneJob, SceneRecord, SceneStatus, ScriptRecord, VideoRecord, VideoStatus
@@ -43,7 +51,11 @@ renders in seconds); Runway asks not to be polled more often than every 5 s."""
 
 
 class TooManyScenesError(InvalidInputError):
-    """More scenes than one execution's history can hold."""
+    """More scenes than one film may have."""
+
+
+class TooManyPollsError(InvalidInputError):
+    """More polls of one scene than its execution's history can hold."""
 
 
 class RunTooLongError(InvalidInputError):
@@ -125,24 +137,55 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
         selected = selected.model_copy(update={"estimate": cost.estimate(selected.shots, keyframe=True)})
     poll_seconds = options.poll_interval
     polls = max_polls(poll_seconds, options.scene_timeout_seconds)
-    limit = max_scenes(polls, MAX_SUBMITS_PER_SCENE)
+    limit = max_scenes()
     if len(selected.shots) > limit:
         raise TooManyScenesError(
-            f"{len(selected.shots)} scenes is more than one film can have ({limit} with polls every "
-            f"{poll_seconds} s and a {options.scene_timeout_seconds} s scene timeout, within Step "
-            "Functions' 25,000-event history); choose scenes with --scenes or split the screenplay"
+            f"{len(selected.shots)} scenes is more than one film can have ({limit}); choose scenes "
+            "with --scenes (the API's `scenes`) or split the screenplay"
         )
-    at_once = concurrency or provider_concurrency(options.provider)
-    worst = worst_case_seconds(len(selected.shots), at_once, poll_seconds, options.scene_timeout_seconds)
-    if worst > EXECUTION_TIMEOUT_SECONDS:
-        raise RunTooLongError(
-            f"{len(selected.shots)} scenes, {at_once} at a time, with a {options.scene_timeout_seconds} s "
-            f"scene timeout could run {worst / 3600:.1f} h, past the {EXECUTION_TIMEOUT_SECONDS // 3600} h "
-            "a film may run; shorten the scene timeout, film fewer scenes (--scenes) or raise the "
-            "provider's concurrency"
+    most_polls = max_polls_per_scene(MAX_SUBMITS_PER_SCENE)
+    if polls > most_polls:
+        raise TooManyPollsError(
+            f"polls every {poll_seconds} s for a {options.scene_timeout_seconds} s scene timeout are "
+            f"{polls} polls, more than a scene's execution can record ({most_polls}, within Step "
+            "Functions' 25,000-event history); poll less often or shorten the scene timeout"
         )
+    check_run_time(len(selected.shots), concurrency or provider_concurrency(options.provider), options)
     cost.check_budget(selected.estimate, options.max_budget_usd)
     return selected
+
+
+def check_run_time(scenes: int, concurrency: int, options: VideoOptions) -> None:
+    """Refuse options whose worst case cannot finish within the film's execution timeout."""
+    worst = worst_case_seconds(scenes, concurrency, options.poll_interval, options.scene_timeout_seconds)
+    if worst > EXECUTION_TIMEOUT_SECONDS:
+        limit_hours = EXECUTION_TIMEOUT_SECONDS // 3600
+        raise RunTooLongError(
+            f"{scenes} scenes, {concurrency} at a time, with a {options.scene_timeout_seconds} s scene "
+            f"timeout could run {worst / 3600:.1f} h, past the {limit_hours} h a film may run; shorten "
+            "the scene timeout, film fewer scenes (--scenes) or raise the provider's concurrency"
+        )
+
+
+def account_limits(options: VideoOptions, prepared: Plan, *, cap: int | None = None) -> RunLimits:
+    """Ask the provider's account what it allows this film (the preflight, before anything is
+    stored or paid for): its concurrency, or `InsufficientCreditsError` / `DailyAllowanceError`.
+    `cap` is the most scenes at once the caller allows (default `STF_<PROVIDER>_CONCURRENCY`)."""
+    from script_to_film.providers import get_provider
+
+    model = prepared.shots[0].model
+    keyframe = options.keyframe or catalog.get_model(model).needs_keyframe
+    needed = generations_needed(model, len(prepared.shots), keyframe=keyframe)
+    limit = cap or configured_concurrency(options.provider)
+    fallback = limit or provider_concurrency(options.provider)
+    limits = read_limits(get_provider(options.provider), list(needed), fallback_concurrency=fallback)
+    return plan_run(
+        limits,
+        estimate_credits=float(prepared.estimate.credits),
+        generations=needed,
+        configured_cap=limit,
+        map_max=MAP_CONCURRENCY_LIMIT,
+    )
 
 
 def _select(full: Plan, numbers: list[int] | None) -> Plan:
@@ -177,12 +220,11 @@ def start_video(
     have started (its answer was lost): one found by its name is kept; otherwise the video is
     ended FAILED, so no QUEUED video is left behind, and `WorkflowUnavailableError` is raised.
     """
-    concurrency = max_concurrency or provider_concurrency(options.provider)
     video = create_video(
         store,
         source,
         options,
-        concurrency=concurrency,
+        concurrency=max_concurrency,
         script_id=script_id,
         video_id=video_id,
         request_digest=request_digest,
@@ -193,7 +235,7 @@ def start_video(
         model=video.model,
         poll_seconds=options.poll_interval,
         scene_timeout_seconds=options.scene_timeout_seconds,
-        max_concurrency=concurrency,
+        max_concurrency=video.concurrency or provider_concurrency(options.provider),
     )
     try:
         video.execution_arn = store.start_execution(video.id, execution_input.model_dump())
@@ -243,8 +285,11 @@ def create_video(
     request_digest: str | None = None,
 ) -> VideoRecord:
     """Store the screenplay (unless `script_id` names its stored copy), the video with its
-    PENDING scenes, and each scene's job."""
-    prepared = prepare(source, options, concurrency=concurrency)
+    PENDING scenes, and each scene's job — once the provider's account has said it can pay for
+    and make the film, and at how many scenes at once (at most `concurrency` when given)."""
+    prepared = prepare(source, options, concurrency=MAP_CONCURRENCY_LIMIT)
+    run = account_limits(options, prepared, cap=concurrency)
+    check_run_time(len(prepared.shots), run.concurrency, options)
     screenplay = prepared.screenplay
     if script_id is None:
         text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
@@ -275,6 +320,9 @@ def create_video(
         estimated_credits=prepared.estimate.credits,
         estimated_usd=prepared.estimate.usd,
         request_digest=request_digest,
+        concurrency=run.concurrency,
+        concurrency_source=run.source,
+        limits_note=run.note,
         created_at=now_iso(),
         scenes=[
             SceneRecord(

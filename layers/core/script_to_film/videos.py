@@ -34,7 +34,7 @@ from script_to_film.providers import available_providers, get_provider
 from script_to_film.status import SCENE_FINAL, VIDEO_FINAL
 from script_to_film.store import PRESIGNED_URL_MAX_SECONDS, FilmStore
 from script_to_film.submission import VideoOptions, start_video
-from script_to_film.workflow import end_scene
+from script_to_film.workflow import end_scene, scene_execution_name
 
 LOG = logging.getLogger(__name__)
 
@@ -301,6 +301,16 @@ def cancel(store: FilmStore, video_id: str) -> VideoRecord:
         LOG.exception("stopping the execution failed", extra={"video_id": video_id})
     provider = get_provider(video.provider)
     for scene in video.scenes:
-        if scene.status not in SCENE_FINAL:
-            end_scene(store, provider, video_id, scene.number, SceneStatus.CANCELLED, failure=CANCEL_CAUSE)
+        if scene.status in SCENE_FINAL:
+            continue
+        # Stopping the film stops its scenes' executions too (a .sync integration's children);
+        # each is stopped here as well, so no scene's workflow outlives a cancel however the
+        # film's stop went.
+        child = store.scene_execution_arn(scene_execution_name(video_id, scene.number))
+        if child is not None:
+            try:
+                store.stop_execution(child, CANCEL_CAUSE)
+            except Exception:
+                LOG.exception("stopping a scene's execution failed", extra={"video_id": video_id})
+        end_scene(store, provider, video_id, scene.number, SceneStatus.CANCELLED, failure=CANCEL_CAUSE)
     return store.get_video(video_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -24,7 +25,7 @@ from script_to_film.providers.base import (
     TransientProviderError,
     VideoProvider,
 )
-from script_to_film.status import SCENE_FINAL
+from script_to_film.status import SCENE_FINAL, VIDEO_FINAL
 from script_to_film.store import (
     FilmStore,
     NotFoundError,
@@ -101,8 +102,36 @@ class FilmInput(BaseModel):
     max_concurrency: int = Field(default=1, ge=1, le=40)
 
 
+EXECUTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+"""What this project names an execution: AWS allows 80 characters and forbids whitespace and
+most punctuation; moto checks none of it, so the names are checked here."""
+
+
+def scene_execution_name(video_id: str, scene: int) -> str:
+    """The name of a scene's SceneWorkflow execution: `video-…-s007`, readable in the console."""
+    name = f"{video_id}-s{scene:03d}"
+    if not EXECUTION_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} cannot name an execution")
+    return name
+
+
+def scene_of_execution(name: str) -> tuple[str, int] | None:
+    """(video id, scene) of a scene execution's name, or None for a film's own execution."""
+    video_id, separator, number = name.rpartition("-s")
+    if not separator or not number.isdigit():
+        return None
+    return video_id, int(number)
+
+
+class SceneItem(BaseModel):
+    """One item of the FilmScenes Map: the scene and its execution's name, ids only."""
+
+    number: int
+    execution: str
+
+
 class ScenePlan(BaseModel):
-    scenes: list[int]
+    scenes: list[SceneItem]
     max_polls: int
 
 
@@ -189,10 +218,55 @@ class FilmWorkflow:
         # A video cancelled (or failed to start) before its execution began films nothing.
         live = video.status is VideoStatus.RUNNING
         plan = ScenePlan(
-            scenes=[scene.number for scene in video.scenes if live and scene.status == SceneStatus.PENDING],
+            scenes=[
+                SceneItem(number=scene.number, execution=scene_execution_name(video.id, scene.number))
+                for scene in video.scenes
+                if live and scene.status == SceneStatus.PENDING
+            ],
             max_polls=max_polls(film.poll_seconds, film.scene_timeout_seconds),
         )
         return plan.model_dump()
+
+    # Preflight ---------------------------------------------------------------------------------
+
+    def preflight(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Ask the provider's account, as it is now, what it allows the scenes still to film: at
+        most the concurrency the video was submitted with, less if the tier now allows less; a
+        film the account can no longer pay for or make today is refused here, before any paid
+        call, and ends FAILED with INSUFFICIENT_CREDITS or DAILY_CAP."""
+        from script_to_film.account import generations_needed, plan_run, read_limits
+        from script_to_film.errors import DailyAllowanceError, InsufficientCreditsError
+
+        film = FilmInput.model_validate(event)
+        video = self.store.get_video(film.video_id)
+        pending = [scene for scene in video.scenes if scene.status is SceneStatus.PENDING]
+        answer = {"max_concurrency": film.max_concurrency, "refused": False, "failure": None}
+        if video.status is not VideoStatus.RUNNING or not pending:
+            return answer
+        needed = generations_needed(video.model, len(pending), keyframe=video.keyframe)
+        provider = get_provider(video.provider)
+        limits = read_limits(provider, list(needed), fallback_concurrency=film.max_concurrency)
+        try:
+            run = plan_run(
+                limits,
+                estimate_credits=sum(scene.estimated_credits for scene in pending),
+                generations=needed,
+                configured_cap=film.max_concurrency,
+                map_max=film.max_concurrency,
+            )
+        except (InsufficientCreditsError, DailyAllowanceError) as refusal:
+            code = "INSUFFICIENT_CREDITS" if isinstance(refusal, InsufficientCreditsError) else "DAILY_CAP"
+            reason = f"the provider's account refused the film: {refusal}"[:FAILURE_TEXT_LIMIT]
+            self.store.set_video_status(video.id, VideoStatus.FAILED, failure=reason)
+            for scene in pending:
+                self.store.set_scene_status(
+                    video.id, scene.number, SceneStatus.FAILED, failure_code=code, failure=reason
+                )
+            return {**answer, "refused": True, "failure": reason}
+        self.store.update_video(
+            video.id, concurrency=run.concurrency, concurrency_source=run.source, limits_note=run.note
+        )
+        return {**answer, "max_concurrency": run.concurrency}
 
     # SubmitScene -------------------------------------------------------------------------------
 
@@ -446,7 +520,16 @@ class FilmWorkflow:
         elif not succeeded:
             fields["failure"] = "no scene produced a clip; each scene says why"
         if not self.store.set_video_status(video.id, status, **fields):
-            status = self.store.get_video(video.id).status  # cancelled meanwhile: keep what is there
+            # Ended meanwhile (cancelled, refused by the account): keep its status and reason.
+            self.store.update_video(
+                video.id, credits=credits, manifest_key=manifest_key(video.id), left_out=fields["left_out"]
+            )
+        never_filmed = fields.get("failure") or "the scene was never filmed"
+        for scene in video.scenes:
+            if scene.status is SceneStatus.PENDING:
+                # Its execution never started (the workflow ended first): nothing of it was paid.
+                not_filmed = {"failure_code": "NOT_FILMED", "failure": never_filmed}
+                self.store.set_scene_status(video.id, scene.number, SceneStatus.FAILED, **not_filmed)
         final = self.store.get_video(video.id)
         self.store.put_json(manifest_key(video.id), build_manifest(final, execution=event.get("execution")))
         if final.batch_id:
@@ -458,6 +541,36 @@ class FilmWorkflow:
 
     # Cleanup -----------------------------------------------------------------------------------
 
+    def _clean_up_scene(self, ended: ExecutionEnded, video_id: str, number: int) -> dict[str, Any]:
+        """A scene's own execution ended outside its workflow (stopped with its film, timed
+        out, failed past its RecordFailure): end that scene and cancel its task; the film's
+        execution goes on without it."""
+        try:
+            scene = self.store.get_scene(video_id, number)
+            video = self.store.get_video_header(video_id)
+        except NotFoundError:
+            return _scene_cleanup_result(video_id, number, False, "unknown", "no such scene")
+        if video is None or scene.status in SCENE_FINAL:
+            status = scene.status.value
+            return _scene_cleanup_result(video_id, number, False, status, "the scene had already ended")
+        reason = ended.reason().replace("the film was", "the scene was")
+        target = SceneStatus.CANCELLED if ended.status == "ABORTED" else SceneStatus.FAILED
+        after = end_scene(
+            self.store,
+            get_provider(video.provider),
+            video_id,
+            number,
+            target,
+            failure_code=f"EXECUTION_{ended.status}",
+            failure=f"the scene did not finish: {reason}"[:FAILURE_TEXT_LIMIT],
+        )
+        final = self.store.get_video(video_id)
+        if after is target and final.status in VIDEO_FINAL:
+            # The film ended before this cleanup ran (EventBridge delivers late): its manifest
+            # is brought up to date with the scene's end.
+            self.store.put_json(manifest_key(video_id), build_manifest(final, execution=final.execution_arn))
+        return _scene_cleanup_result(video_id, number, after is target, after.value, reason)
+
     def clean_up(self, event: dict[str, Any]) -> dict[str, Any]:
         """After an execution ended FAILED, TIMED_OUT or ABORTED outside the workflow's own paths
         (a StopExecution, the 24 h timeout, a history overflow, a Finalize that failed): end the
@@ -467,6 +580,9 @@ class FilmWorkflow:
         ended = ExecutionEnded.model_validate(event.get("detail") or {})
         if ended.status not in ENDED_OUTSIDE_THE_WORKFLOW:
             return {"video_id": ended.name, "cleaned": False, "reason": f"execution {ended.status}"}
+        scene_execution = scene_of_execution(ended.name)
+        if scene_execution is not None:
+            return self._clean_up_scene(ended, *scene_execution)
         try:
             video = self.store.get_video(ended.name)
         except NotFoundError:
@@ -512,6 +628,12 @@ class FilmWorkflow:
 
 
 ENDED_OUTSIDE_THE_WORKFLOW = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+def _scene_cleanup_result(
+    video_id: str, number: int, cleaned: bool, status: str, reason: str
+) -> dict[str, Any]:
+    return {"video_id": video_id, "scene": number, "cleaned": cleaned, "status": status, "reason": reason}
 
 
 class ExecutionEnded(BaseModel):
@@ -580,6 +702,11 @@ def build_manifest(video: VideoRecord, *, execution: str | None) -> dict[str, An
         "cost": {"estimated_usd": video.estimated_usd, "credits": video.credits or 0},
         "failure": video.failure,
         "left_out": [left.model_dump() for left in video.left_out],
+        "limits": {
+            "concurrency": video.concurrency,
+            "source": video.concurrency_source,
+            "note": video.limits_note,
+        },
     }
 
 
