@@ -50,7 +50,7 @@ def bench_breakdown(rows: list[tuple[str, str, str]], repeats: int) -> None:
     from script_to_film.breakdown import plan
 
     script = BIG_FISH if BIG_FISH.exists() else TRAIN_STATION
-    stf = [sys.executable, "-m", "script_to_film", "breakdown", str(script), "--json"]
+    stf = [sys.executable, "-m", "stf", "breakdown", str(script), "--json"]
     walls = []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -109,6 +109,8 @@ def test_the_core_layer_is_the_package_under_python(tmp_path: Path) -> None:
     assert (package / "store.py").is_file() and (package / "py.typed").is_file()
     assert list(package.glob("fonts/*.ttf")), "the animatic's fonts travel with the code"
     assert not list(package.rglob("__pycache__")) and not list(package.rglob("*.egg-info"))
+    assert [path.name for path in (tmp_path / "python").iterdir()] == ["script_to_film"], "nothing else"
+    assert not list(package.rglob("cli.py")), "the command line is not in the layer"
 
 
 def test_deps_are_pinned_to_what_the_project_is_tested_with() -> None:

@@ -1,4 +1,4 @@
-"""The distribution `pip install` makes: every package of the three source folders, the data the
+"""The distribution `pip install` makes: every package of the four source folders, the data the
 code reads at run time (the fonts, the state machine), nothing else, and no setuptools warning
 about a package the configuration left out. Built once from a copy of the sources, with the
 pinned build backend, as `make setup` builds it."""
@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = {"layers/core/script_to_film": "script_to_film", "functions": "functions", "infra": "infra"}
+SOURCES = {
+    "layers/core/script_to_film": "script_to_film",
+    "stf": "stf",
+    "functions": "functions",
+    "infra": "infra",
+}
 DATA = {
     "script_to_film/py.typed",
     "script_to_film/fonts/DejaVuSans.ttf",
@@ -82,11 +87,12 @@ def test_the_installed_wheel_finds_its_fonts_and_the_state_machine(
         timeout=120,
     )
     probe = (
-        "import importlib.resources as r, script_to_film, infra.local.stack as s;"
+        "import importlib.resources as r, script_to_film, stf.cli, infra.local.stack as s;"
         "fonts = r.files('script_to_film') / 'fonts';"
         "print(script_to_film.__file__);"
         "print(sorted(p.name for p in fonts.iterdir() if p.name.endswith('.ttf')));"
-        "print(s.ASL_PATH.is_file(), s.ASL_PATH)"
+        "print(s.ASL_PATH.is_file(), s.ASL_PATH);"
+        "print(stf.cli.__file__)"
     )
     # -I: only the installed copy is importable, not the checkout nor the editable install.
     result = subprocess.run(
@@ -97,7 +103,17 @@ def test_the_installed_wheel_finds_its_fonts_and_the_state_machine(
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    location, fonts, asl = result.stdout.splitlines()
-    assert location.startswith(str(site))
+    location, fonts, asl, cli = result.stdout.splitlines()
+    assert location.startswith(str(site)) and cli.startswith(str(site))
     assert fonts == "['DejaVuSans-Bold.ttf', 'DejaVuSans.ttf']"
     assert asl == f"True {site / 'infra' / 'statemachine' / 'film.asl.json'}"
+
+
+def test_the_stf_command_runs_the_cli_outside_the_layer(built: tuple[Path, str]) -> None:
+    wheel, _ = built
+    with zipfile.ZipFile(wheel) as archive:
+        (entry_points,) = (
+            name for name in archive.namelist() if name.endswith(".dist-info/entry_points.txt")
+        )
+        scripts = archive.read(entry_points).decode("utf-8")
+    assert "[console_scripts]\nstf = stf.cli:main\n" in scripts

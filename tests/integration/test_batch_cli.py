@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from script_to_film import media
-from script_to_film.cli import main
 from script_to_film.providers import register_provider, reset_providers
+from stf.cli import main
 from tests.fakes.scripted_provider import ScriptedProvider
 
 from .test_batch import RefusingProvider

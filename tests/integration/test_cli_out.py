@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.stack import LocalStack
-from script_to_film.cli import main
+from stf.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 LIGHTHOUSE = REPO / "events" / "scripts" / "lighthouse.fountain"

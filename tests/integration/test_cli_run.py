@@ -16,9 +16,9 @@ import pytest
 
 from infra.local.stack import LocalStack
 from script_to_film import media
-from script_to_film.cli import main
 from script_to_film.limits import MAX_SCENES
 from script_to_film.providers import register_provider, reset_providers
+from stf.cli import main
 from tests.fakes.scripted_provider import ScriptedProvider
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ def test_other_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
 
 # The user's AWS settings never reach the local stack -----------------------------------------------
 
-STF = "import sys; from script_to_film.cli import main; sys.exit(main())"
+STF = "import sys; from stf.cli import main; sys.exit(main())"
 ONE_SCENE_FAST = ("--scenes", "1", "--poll-seconds", "1")
 
 

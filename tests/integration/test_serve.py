@@ -165,7 +165,7 @@ def test_no_request_gets_a_server_error(served: LocalApi, case: schemathesis.Cas
 
 _SERVE = (
     "import argparse, sys\n"
-    "from infra.local.server import add_serve_command\n"
+    "from stf.serve import add_serve_command\n"
     "parser = argparse.ArgumentParser(prog='stf')\n"
     "add_serve_command(parser.add_subparsers(required=True))\n"
     "args = parser.parse_args(sys.argv[1:])\n"

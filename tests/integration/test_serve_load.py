@@ -233,7 +233,7 @@ def test_the_start_up_heap_is_kept_out_of_full_collections_while_serving() -> No
 
 _SERVE = (
     "import argparse, sys\n"
-    "from infra.local.server import add_serve_command\n"
+    "from stf.serve import add_serve_command\n"
     "parser = argparse.ArgumentParser(prog='stf')\n"
     "add_serve_command(parser.add_subparsers(required=True))\n"
     "args = parser.parse_args(sys.argv[1:])\n"

@@ -10,11 +10,10 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from script_to_film import cli, screenplay
+from script_to_film import screenplay
 from script_to_film.errors import ConfigurationError, InvalidInputError
 from script_to_film.writer import (
     DEFAULT_CLAUDE_MODEL,
-    EXIT_UNAVAILABLE,
     MODEL_ENV,
     RetiredModelError,
     WriteRequest,
@@ -25,6 +24,8 @@ from script_to_film.writer import (
     max_tokens_for,
     write_screenplay,
 )
+from stf import cli
+from stf.write import EXIT_UNAVAILABLE
 from tests.fakes.anthropic_api import API_KEY, GARBAGE, SCREENPLAY, FakeAnthropic, Reply, serving
 
 REQUEST = WriteRequest(prompt="An old ferry makes its last crossing", genre="drama", tone="bittersweet")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from script_to_film.catalog import get_model
-from script_to_film.cli import main
+from stf.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "events" / "scripts").glob("*.fountain"))
@@ -181,7 +181,7 @@ def test_module_entry_point_runs_without_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "empty.fountain"
     path.write_text("", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "script_to_film", "breakdown", str(path)],
+        [sys.executable, "-m", "stf", "breakdown", str(path)],
         capture_output=True,
         text=True,
         check=False,

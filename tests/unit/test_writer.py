@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from script_to_film import cli, screenplay
+from script_to_film import screenplay
 from script_to_film.errors import ConfigurationError, InvalidInputError
 from script_to_film.writer import (
     DEFAULT_CLAUDE_MODEL,
@@ -30,6 +30,7 @@ from script_to_film.writer import (
     user_prompt,
     write_screenplay,
 )
+from stf import cli
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_STATION = (REPO / "events" / "scripts" / "train-station.fountain").read_text(encoding="utf-8")

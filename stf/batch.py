@@ -25,9 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from script_to_film.batch import (
     INCOMING_PREFIX,
@@ -43,12 +40,12 @@ from script_to_film.batch import (
     parse_manifest,
     s3_notification,
 )
-from script_to_film.cli import read_input_file
 from script_to_film.errors import InvalidInputError
-from script_to_film.models import BatchItemState, SceneStatus, VideoRecord
-from script_to_film.status import SCENE_FINAL
+from script_to_film.models import BatchItemState, VideoRecord
 from script_to_film.store import batch_record_key, batch_summary_key
 from script_to_film.submission import VideoOptions, prepare
+from stf.report import BatchProgress, batch_table
+from stf.usage import read_input_file
 
 if TYPE_CHECKING:
     from infra.local.stack import LocalStack
@@ -235,71 +232,3 @@ def _export_batch(stack: LocalStack, batch_id: str, out: Path) -> BatchSummary:
     (folder / "batch.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     (folder / "summary.json").write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return summary
-
-
-class BatchProgress:
-    """One line per video on stderr: its scenes done, its status, the time it has taken."""
-
-    def __init__(
-        self, videos: Sequence[VideoRecord], names: Mapping[str, str], console: Console | None = None
-    ) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(bar_width=24),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            console=console or Console(stderr=True),
-        )
-        self._videos = videos
-        self._names = names
-        self._tasks: dict[str, TaskID] = {}
-
-    def __enter__(self) -> BatchProgress:
-        self._progress.start()
-        for video in self._videos:
-            # The video ids are in the table at the end; a line here fits 80 columns.
-            name = self._names.get(video.id, video.id)
-            label = name if len(name) <= 24 else name[:23] + "…"
-            self._tasks[video.id] = self._progress.add_task(
-                f"{label:<24}", total=max(1, len(video.scenes)), status=video.status.value
-            )
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
-
-    def update(self, video: VideoRecord) -> None:
-        task = self._tasks.get(video.id)
-        if task is None:
-            return
-        ended = sum(1 for scene in video.scenes if scene.status in SCENE_FINAL)
-        succeeded = sum(1 for scene in video.scenes if scene.status == SceneStatus.SUCCEEDED)
-        self._progress.update(
-            task, completed=ended, status=f"{video.status.value} {succeeded}/{len(video.scenes)} scenes"
-        )
-
-
-def batch_table(
-    summaries: Sequence[BatchSummary], folders: Mapping[str, Path], console: Console | None = None
-) -> None:
-    """A table per batch, then each film's path (or why there is none) on a line of its own, unwrapped,
-    so that it can be copied."""
-    console = console or Console()
-    for summary in summaries:
-        table = Table(title=f"Batch {summary.name} ({summary.batch_id}): {summary.status}")
-        table.add_column("#", justify="right")
-        table.add_column("Screenplay")
-        table.add_column("Video", no_wrap=True)
-        table.add_column("Status", no_wrap=True)
-        table.add_column("Cost", justify="right", no_wrap=True)
-        for item in summary.items:
-            table.add_row(
-                str(item.number), item.name, item.video_id or "-", item.status, f"${item.cost.usd:,.2f}"
-            )
-        console.print(table)
-        for item in summary.items:
-            folder = folders.get(item.video_id or "")
-            outcome = (
-                str(folder / "film.mp4") if folder and item.film_key else f"no film: {item.error or '-'}"
-            )
-            console.print(f"  {item.number} {item.name}: {outcome}", soft_wrap=True, highlight=False)

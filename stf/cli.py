@@ -1,53 +1,26 @@
-"""`stf`: the command line of Script-to-Film.
+"""`stf`: the command line of Script-to-Film: its parser, and the light commands (`breakdown`,
+`estimate`).
 
-Exit statuses (ARCHITECTURE.md): 0 success, 2 bad input or usage (one `error: …` line on stderr,
-nothing generated), 1 internal error, 130 interrupted (Ctrl-C). Tables go to stdout; `--json`
-prints the contract instead.
-
-Ctrl-C during `stf run` cancels the video (the workflow stops, the provider's tasks are cancelled)
-and keeps what was made: the clips already stored and the manifest go to `--out/<video_id>/` as
-at the end of a run, stderr says so, and the exit status is 130, the shell's for an interrupt, so
-that a script can tell a run stopped by hand from one that failed (4). A second Ctrl-C stops at once.
+Each other command lives in a module of its own (`stf.run`, `stf.write`, `stf.batch`,
+`stf.serve`); what they share (the exit statuses, the usage error) is in `stf.usage`. Tables go
+to stdout; `--json` prints the contract instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from pydantic import ValidationError
 
 from script_to_film import __version__
 from script_to_film.errors import ConfigurationError, InvalidInputError
-
-if TYPE_CHECKING:
-    from infra.local.stack import LocalStack
-    from script_to_film.models import VideoRecord
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_PARTIAL = 3
-EXIT_FAILED = 4
-EXIT_INTERRUPTED = 130
-
-EXIT_BY_STATUS = {
-    "SUCCEEDED": EXIT_OK,
-    "PARTIAL": EXIT_PARTIAL,
-    "FAILED": EXIT_FAILED,
-    "CANCELLED": EXIT_FAILED,
-}
-
-
-class UsageError(InvalidInputError):
-    """The command line itself is wrong."""
+from stf.run import run_command
+from stf.usage import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, read_input_file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,11 +59,11 @@ def _fail(message: str, status: int) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from infra.local.server import add_serve_command
     from script_to_film.catalog import DEFAULT_MODEL
     from script_to_film.director import DEFAULT_STYLE
     from script_to_film.providers import available_providers
-    from script_to_film.writer import add_write_command
+    from stf.serve import add_serve_command
+    from stf.write import add_write_command
 
     parser = _Parser(prog="stf", description="Turn a screenplay into a short film.")
     parser.add_argument("--version", action="version", version=f"stf {__version__}")
@@ -131,7 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scenes", type=_scene_list, help="only these scenes, e.g. 1,3,5-7")
     run.add_argument("--max-budget-usd", type=float, help="refuse to start when the estimate is over this")
     run.add_argument("--json", action="store_true", help="print the manifest as JSON")
-    run.set_defaults(command=_run)
+    run.set_defaults(command=run_command)
 
     add_write_command(commands)
 
@@ -205,20 +178,9 @@ def _scene_list(text: str) -> list[int]:
     return numbers
 
 
-def read_input_file(path: Path) -> bytes:
-    """A file named on the command line, or a `UsageError` saying why it cannot be read."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not a file") from None
-    except PermissionError:
-        raise UsageError(f"{path}: permission denied") from None
-
-
 def _breakdown(args: argparse.Namespace) -> int:
-    from script_to_film import breakdown, report
+    from script_to_film import breakdown
+    from stf import report
 
     plan = breakdown.plan(read_input_file(args.file), model=args.model, style=args.style, ratio=args.ratio)
     if args.json:
@@ -229,7 +191,8 @@ def _breakdown(args: argparse.Namespace) -> int:
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    from script_to_film import breakdown, cost, report
+    from script_to_film import breakdown, cost
+    from stf import report
 
     plan = breakdown.plan(read_input_file(args.file), model=args.model)
     cost.check_budget(plan.estimate, args.max_budget_usd)
@@ -240,84 +203,8 @@ def _estimate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run(args: argparse.Namespace) -> int:
-    import json
-
-    from script_to_film import report
-    from script_to_film.submission import VideoOptions, prepare, start_video
-
-    options = VideoOptions(
-        provider=args.provider,
-        model=args.model,
-        style=args.style,
-        scenes=args.scenes,
-        poll_seconds=args.poll_seconds,
-        scene_timeout_seconds=args.scene_timeout,
-        max_budget_usd=args.max_budget_usd,
-    )
-    source = read_input_file(args.file)
-    prepare(source, options)  # bad input is refused here, before the stack starts or anything is made
-    if options.provider == "runway":
-        from script_to_film.secrets import runway_api_key
-
-        runway_api_key()  # a missing key is exit 2 now, not a FAILED scene per scene later
-
-    from infra.local.stack import LocalStack
-    from script_to_film.workflow import build_manifest
-
-    interrupted = threading.Event()
-    with LocalStack() as stack:
-        with _ctrl_c_sets(interrupted):
-            video = start_video(stack.store, source, options)
-            with report.RunProgress(video) as progress:
-                final = stack.wait(video, on_progress=progress.update, stop=interrupted)
-        if interrupted.is_set():
-            final = _cancel_and_settle(stack, final)
-        folder = stack.export(final, args.out)
-    manifest = build_manifest(final, execution=final.execution_arn)
-    if args.json:
-        print(json.dumps(manifest, indent=2))
-    if interrupted.is_set():
-        report.interrupted_summary(final, folder)
-        return EXIT_INTERRUPTED
-    if not args.json:
-        report.run_summary(final, folder)
-    return EXIT_BY_STATUS.get(final.status.value, EXIT_INTERNAL)
-
-
-SETTLE_SECONDS = 60
-"""How long an interrupted run waits for the workflow to stop and a clip being stored to land."""
-
-
-@contextmanager
-def _ctrl_c_sets(interrupted: threading.Event) -> Iterator[None]:
-    """Ctrl-C (SIGINT) sets `interrupted` instead of raising KeyboardInterrupt wherever the main
-    thread happens to be (inside a call into the local stack, it would leave moto's lock held)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _cancel_and_settle(stack: LocalStack, video: VideoRecord) -> VideoRecord:
-    """Cancel an interrupted video and wait (a bounded time) until nothing of it runs any more."""
-    from script_to_film import videos
-
-    # A video that ended meanwhile keeps all it made; one that will not stop keeps what there is.
-    with suppress(videos.VideoFinishedError):
-        videos.cancel(stack.store, video.id)
-    with suppress(TimeoutError):
-        stack.wait(video, timeout=SETTLE_SECONDS)
-    stack.wait_for_handlers(SETTLE_SECONDS)
-    return stack.store.get_video(video.id)
-
-
 def _batch(args: argparse.Namespace) -> int:
     # Imported when the command runs: the batch code costs a tenth of a second to import.
-    from script_to_film.batch_cli import run_batch
+    from stf.batch import run_batch
 
     return run_batch(args)

@@ -1,8 +1,11 @@
-"""Readable terminal output for the CLI (rich tables). The JSON contracts live in `breakdown`."""
+"""Readable terminal output for the CLI: every table and progress display `stf` draws (rich).
+The JSON contracts live in `breakdown`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -10,6 +13,10 @@ from rich.table import Table
 
 from script_to_film.breakdown import Plan
 from script_to_film.models import SceneStatus, VideoRecord
+from script_to_film.status import SCENE_FINAL
+
+if TYPE_CHECKING:
+    from script_to_film.batch import BatchSummary
 
 
 def _duration(seconds: float) -> str:
@@ -185,3 +192,71 @@ def interrupted_summary(video: VideoRecord, folder: Path, console: Console | Non
         highlight=False,
         soft_wrap=True,
     )
+
+
+class BatchProgress:
+    """One line per video on stderr: its scenes done, its status, the time it has taken."""
+
+    def __init__(
+        self, videos: Sequence[VideoRecord], names: Mapping[str, str], console: Console | None = None
+    ) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console or Console(stderr=True),
+        )
+        self._videos = videos
+        self._names = names
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> BatchProgress:
+        self._progress.start()
+        for video in self._videos:
+            # The video ids are in the table at the end; a line here fits 80 columns.
+            name = self._names.get(video.id, video.id)
+            label = name if len(name) <= 24 else name[:23] + "…"
+            self._tasks[video.id] = self._progress.add_task(
+                f"{label:<24}", total=max(1, len(video.scenes)), status=video.status.value
+            )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def update(self, video: VideoRecord) -> None:
+        task = self._tasks.get(video.id)
+        if task is None:
+            return
+        ended = sum(1 for scene in video.scenes if scene.status in SCENE_FINAL)
+        succeeded = sum(1 for scene in video.scenes if scene.status == SceneStatus.SUCCEEDED)
+        self._progress.update(
+            task, completed=ended, status=f"{video.status.value} {succeeded}/{len(video.scenes)} scenes"
+        )
+
+
+def batch_table(
+    summaries: Sequence[BatchSummary], folders: Mapping[str, Path], console: Console | None = None
+) -> None:
+    """A table per batch, then each film's path (or why there is none) on a line of its own, unwrapped,
+    so that it can be copied."""
+    console = console or Console()
+    for summary in summaries:
+        table = Table(title=f"Batch {summary.name} ({summary.batch_id}): {summary.status}")
+        table.add_column("#", justify="right")
+        table.add_column("Screenplay")
+        table.add_column("Video", no_wrap=True)
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Cost", justify="right", no_wrap=True)
+        for item in summary.items:
+            table.add_row(
+                str(item.number), item.name, item.video_id or "-", item.status, f"${item.cost.usd:,.2f}"
+            )
+        console.print(table)
+        for item in summary.items:
+            folder = folders.get(item.video_id or "")
+            outcome = (
+                str(folder / "film.mp4") if folder and item.film_key else f"no film: {item.error or '-'}"
+            )
+            console.print(f"  {item.number} {item.name}: {outcome}", soft_wrap=True, highlight=False)

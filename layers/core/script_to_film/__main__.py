@@ -1,3 +1,0 @@
-from script_to_film.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,3 @@
+from stf.cli import main
+
+raise SystemExit(main())
