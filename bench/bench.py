@@ -47,7 +47,7 @@ def nine_scene_screenplay() -> str:
 
 
 def bench_breakdown(rows: list[tuple[str, str, str]], repeats: int) -> None:
-    from script_to_film.breakdown import plan
+    from script_to_film.domain.breakdown import plan
 
     script = BIG_FISH if BIG_FISH.exists() else TRAIN_STATION
     stf = [sys.executable, "-m", "stf", "breakdown", str(script), "--json"]
@@ -78,7 +78,7 @@ def one_scene_of_speeches(speeches: int) -> str:
 
 
 def largest_script() -> str:
-    from script_to_film.limits import MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES
+    from script_to_film.domain.limits import MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES
 
     per_scene = MAX_SCREENPLAY_BYTES // MAX_SCRIPT_SCENES
     scene = "INT. ROOM {n:04d} - NIGHT\n\nMARA (30s) waits by the door. She listens.\n\nMARA\nHello?\n\n"
@@ -89,9 +89,9 @@ def largest_script() -> str:
 
 
 def bench_direction(rows: list[tuple[str, str, str]], repeats: int) -> None:
-    from script_to_film import director, screenplay
-    from script_to_film.breakdown import plan
-    from script_to_film.limits import MAX_SCRIPT_SCENES
+    from script_to_film.domain import director, screenplay
+    from script_to_film.domain.breakdown import plan
+    from script_to_film.domain.limits import MAX_SCRIPT_SCENES
 
     conversation = one_scene_of_speeches(6_000)
     parsed = screenplay.parse(conversation)
@@ -188,8 +188,8 @@ def bench_runway(rows: list[tuple[str, str, str]]) -> None:
 
 def bench_stitch(rows: list[tuple[str, str, str]]) -> None:
     from script_to_film import media
-    from script_to_film.director import direct
-    from script_to_film.screenplay import parse
+    from script_to_film.domain.director import direct
+    from script_to_film.domain.screenplay import parse
 
     screenplay = parse(nine_scene_screenplay())
     shots = [

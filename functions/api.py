@@ -44,7 +44,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from pydantic import BaseModel
 
-from script_to_film import __version__, library, untrusted_json, videos
+from script_to_film import __version__, library, videos
 from script_to_film.api_models import (
     ID_PATTERN,
     PAGE_SIZE_DEFAULT,
@@ -64,9 +64,10 @@ from script_to_film.api_models import (
     VideoPage,
     VideoScenePage,
 )
-from script_to_film.breakdown import ScriptTooLongError
-from script_to_film.catalog import DEFAULT_MODEL
-from script_to_film.errors import (
+from script_to_film.domain import untrusted_json
+from script_to_film.domain.breakdown import ScriptTooLongError
+from script_to_film.domain.catalog import DEFAULT_MODEL
+from script_to_film.domain.errors import (
     BudgetExceededError,
     DailyAllowanceError,
     InsufficientCreditsError,

@@ -40,8 +40,8 @@ from script_to_film.batch import (
     parse_manifest,
     s3_notification,
 )
-from script_to_film.errors import InvalidInputError
-from script_to_film.models import BatchItemState, VideoRecord
+from script_to_film.domain.errors import InvalidInputError
+from script_to_film.domain.models import BatchItemState, VideoRecord
 from script_to_film.store import batch_record_key, batch_summary_key
 from script_to_film.submission import VideoOptions, prepare
 from stf.report import BatchProgress, batch_table

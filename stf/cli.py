@@ -18,7 +18,7 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from script_to_film import __version__
-from script_to_film.errors import ConfigurationError, InvalidInputError
+from script_to_film.domain.errors import ConfigurationError, InvalidInputError
 from stf.run import run_command
 from stf.usage import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, read_input_file
 
@@ -59,8 +59,8 @@ def _fail(message: str, status: int) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from script_to_film.catalog import DEFAULT_MODEL
-    from script_to_film.director import DEFAULT_STYLE
+    from script_to_film.domain.catalog import DEFAULT_MODEL
+    from script_to_film.domain.director import DEFAULT_STYLE
     from script_to_film.providers import available_providers
     from stf.serve import add_serve_command
     from stf.write import add_write_command
@@ -179,7 +179,7 @@ def _scene_list(text: str) -> list[int]:
 
 
 def _breakdown(args: argparse.Namespace) -> int:
-    from script_to_film import breakdown
+    from script_to_film.domain import breakdown
     from stf import report
 
     plan = breakdown.plan(read_input_file(args.file), model=args.model, style=args.style, ratio=args.ratio)
@@ -191,7 +191,7 @@ def _breakdown(args: argparse.Namespace) -> int:
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    from script_to_film import breakdown, cost
+    from script_to_film.domain import breakdown, cost
     from stf import report
 
     plan = breakdown.plan(read_input_file(args.file), model=args.model)

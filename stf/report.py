@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from script_to_film.breakdown import Plan
-from script_to_film.models import SceneStatus, VideoRecord
-from script_to_film.status import SCENE_FINAL
+from script_to_film.domain.breakdown import Plan
+from script_to_film.domain.models import SceneStatus, VideoRecord
+from script_to_film.domain.status import SCENE_FINAL
 
 if TYPE_CHECKING:
     from script_to_film.batch import BatchSummary

@@ -19,7 +19,7 @@ from stf.usage import EXIT_BY_STATUS, EXIT_INTERNAL, EXIT_INTERRUPTED, read_inpu
 
 if TYPE_CHECKING:
     from infra.local.stack import LocalStack
-    from script_to_film.models import VideoRecord
+    from script_to_film.domain.models import VideoRecord
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from script_to_film.errors import InvalidInputError
+from script_to_film.domain.errors import InvalidInputError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1

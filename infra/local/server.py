@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from script_to_film.errors import InvalidInputError
+from script_to_film.domain.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from infra.local.lambda_dispatch import LocalLambdaContext

@@ -27,7 +27,7 @@ from moto.core.config import DefaultConfig
 
 from infra.local.lambda_dispatch import LambdaRegistry, deploy_functions, dispatch_lambdas
 from infra.local.moto_lock import serialise_moto
-from script_to_film.models import VideoRecord
+from script_to_film.domain.models import VideoRecord
 from script_to_film.store import FilmStore, StoreSettings, clip_key, film_key
 from script_to_film.workflow import build_manifest
 

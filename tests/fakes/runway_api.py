@@ -739,7 +739,7 @@ class _ClipCache:
 
     def clip(self, duration: int, ratio: str) -> bytes:
         from script_to_film import media
-        from script_to_film.models import Scene, Shot
+        from script_to_film.domain.models import Scene, Shot
 
         try:
             media.frame_size(ratio)

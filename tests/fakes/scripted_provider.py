@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from script_to_film.models import SceneJob
+from script_to_film.domain.models import SceneJob
 from script_to_film.providers.animatic import AnimaticProvider
 from script_to_film.providers.base import NoOutputError, ProviderTask, TaskState, TransientProviderError
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from script_to_film.limits import EXECUTION_TIMEOUT_SECONDS, SCENE_EXECUTION_TIMEOUT_SECONDS
+from script_to_film.domain.limits import EXECUTION_TIMEOUT_SECONDS, SCENE_EXECUTION_TIMEOUT_SECONDS
 
 MACHINES = Path(__file__).resolve().parents[2] / "infra" / "statemachine"
 FILM_ASL = MACHINES / "film.asl.json"

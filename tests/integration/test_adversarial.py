@@ -25,8 +25,8 @@ import pytest
 from functions import api
 from infra.local.server import api_gateway_event, lambda_context
 from infra.local.stack import WRITER_FUNCTION, LocalStack
-from script_to_film.limits import MAX_RESPONSE_BYTES
-from script_to_film.models import SceneRecord, SceneStatus, ScriptRecord, VideoRecord, VideoStatus
+from script_to_film.domain.limits import MAX_RESPONSE_BYTES
+from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptRecord, VideoRecord, VideoStatus
 from script_to_film.store import now_iso
 
 CORPUS = Path(__file__).with_name("adversarial")

@@ -19,7 +19,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from functions import api
 from infra.local.stack import WRITER_FUNCTION, LocalStack
-from script_to_film.limits import MAX_RESPONSE_BYTES
+from script_to_film.domain.limits import MAX_RESPONSE_BYTES
 from tests.fakes.api_gateway import wsgi_app
 
 EXAMPLES = 200

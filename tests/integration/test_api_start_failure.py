@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.local.stack import WRITER_FUNCTION, LocalStack
-from script_to_film.models import SceneStatus
+from script_to_film.domain.models import SceneStatus
 from script_to_film.store import FilmStore
 from tests.fakes.faults import fail_when
 from tests.integration.test_api import call, finished, new_script

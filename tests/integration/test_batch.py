@@ -18,7 +18,7 @@ from infra.local.lambda_dispatch import LocalLambdaContext
 from infra.local.stack import LocalStack
 from script_to_film import batch
 from script_to_film.batch import BatchStore, DeliveryResult, s3_notification
-from script_to_film.models import BatchItemState, BatchStatus, SceneJob, VideoRecord, VideoStatus
+from script_to_film.domain.models import BatchItemState, BatchStatus, SceneJob, VideoRecord, VideoStatus
 from script_to_film.providers import register_provider, reset_providers
 from script_to_film.providers.base import PermanentProviderError, ProviderTask
 from script_to_film.store import batch_record_key, batch_summary_key

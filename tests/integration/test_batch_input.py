@@ -11,7 +11,7 @@ import pytest
 
 from infra.local.stack import LocalStack
 from script_to_film.batch import BatchStore, DeliveryResult
-from script_to_film.models import BatchStatus
+from script_to_film.domain.models import BatchStatus
 from script_to_film.store import batch_summary_key
 
 from .test_batch import FAST, KETTLE, NO_SCENES, deliver, executions, manifest, upload

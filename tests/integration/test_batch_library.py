@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from infra.local.stack import LocalStack
 from script_to_film import batch
 from script_to_film.batch import BatchStore
-from script_to_film.models import BatchItemState, BatchStatus
+from script_to_film.domain.models import BatchItemState, BatchStatus
 from script_to_film.store import batch_record_key, batch_summary_key
 
 from .test_batch import (

@@ -16,7 +16,7 @@ import pytest
 
 from infra.local.stack import LocalStack
 from script_to_film import media
-from script_to_film.limits import MAX_SCENES
+from script_to_film.domain.limits import MAX_SCENES
 from script_to_film.providers import register_provider, reset_providers
 from stf.cli import main
 from tests.fakes.scripted_provider import ScriptedProvider

@@ -24,8 +24,8 @@ from botocore.exceptions import ClientError
 
 from infra.local.stack import LocalStack
 from script_to_film import media, videos
+from script_to_film.domain.models import SceneJob, SceneStatus, VideoRecord, VideoStatus
 from script_to_film.download import ALLOW_HOSTS_ENV, open_download
-from script_to_film.models import SceneJob, SceneStatus, VideoRecord, VideoStatus
 from script_to_film.providers import register_provider, reset_providers
 from script_to_film.providers.base import ProviderTask
 from script_to_film.store import FilmStore, VideoEndedError

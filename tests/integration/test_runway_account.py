@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from script_to_film.account import AccountLimits, generations_needed, plan_run, read_limits
-from script_to_film.errors import DailyAllowanceError, InsufficientCreditsError, ProviderRefusedError
+from script_to_film.domain.account import AccountLimits, generations_needed, plan_run, read_limits
+from script_to_film.domain.errors import DailyAllowanceError, InsufficientCreditsError, ProviderRefusedError
 from script_to_film.providers.base import PermanentProviderError, TransientProviderError
 from script_to_film.providers.runway import DailyCapError, RunwayProvider
 from tests.fakes.runway_api import API_KEY, DAY_SECONDS, Behaviour, FakeRunway

@@ -15,8 +15,8 @@ import pytest
 import runwayml
 
 from script_to_film import media
+from script_to_film.domain.models import Scene, SceneJob, Shot
 from script_to_film.download import DownloadError, open_download
-from script_to_film.models import Scene, SceneJob, Shot
 from script_to_film.providers.base import (
     PermanentProviderError,
     ProviderTask,

@@ -14,7 +14,7 @@ from infra.local.lambda_dispatch import LocalLambdaContext
 from infra.local.server import api_gateway_event, lambda_context
 from infra.local.stack import LocalStack
 from script_to_film import lambda_runtime
-from script_to_film.models import ScriptRecord, VideoRecord, VideoStatus
+from script_to_film.domain.models import ScriptRecord, VideoRecord, VideoStatus
 from script_to_film.store import NotFoundError, now_iso
 from tests.fakes.tracing import RecordingTracerProvider
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from infra.local.stack import LocalStack
-from script_to_film.errors import BudgetExceededError
-from script_to_film.limits import MAX_SCENES
-from script_to_film.models import SceneJob, SceneStatus
+from script_to_film.domain.errors import BudgetExceededError
+from script_to_film.domain.limits import MAX_SCENES
+from script_to_film.domain.models import SceneJob, SceneStatus
 from script_to_film.providers import register_provider, reset_providers
 from script_to_film.store import SubmitInDoubtError
 from script_to_film.submission import (

@@ -10,8 +10,8 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from script_to_film import screenplay
-from script_to_film.errors import ConfigurationError, InvalidInputError
+from script_to_film.domain import screenplay
+from script_to_film.domain.errors import ConfigurationError, InvalidInputError
 from script_to_film.writer import (
     DEFAULT_CLAUDE_MODEL,
     MODEL_ENV,

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from functions import script_writer
 from infra.local.lambda_dispatch import LocalLambdaContext
 from infra.local.stack import LocalStack
-from script_to_film import breakdown
-from script_to_film.breakdown import StoredBreakdown
-from script_to_film.limits import MAX_SCRIPT_SCENES
-from script_to_film.models import ScriptRecord, ScriptStatus
+from script_to_film.domain import breakdown
+from script_to_film.domain.breakdown import StoredBreakdown
+from script_to_film.domain.limits import MAX_SCRIPT_SCENES
+from script_to_film.domain.models import ScriptRecord, ScriptStatus
 from script_to_film.scripts import DEFAULT_CLAIM_SECONDS, generate_script
 from script_to_film.store import FilmStore, NotFoundError, now_iso
 from tests.fakes.anthropic_api import SCREENPLAY, FakeAnthropic, Reply, serving

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from script_to_film.account import (
+from script_to_film.domain.account import (
     AccountLimits,
     configured_concurrency,
     generations_needed,
     plan_run,
     read_limits,
 )
-from script_to_film.errors import (
+from script_to_film.domain.errors import (
     ConfigurationError,
     DailyAllowanceError,
     InsufficientCreditsError,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from script_to_film import media
-from script_to_film.models import Scene, SceneJob, Shot
+from script_to_film.domain.models import Scene, SceneJob, Shot
 from script_to_film.providers.animatic import AnimaticProvider
 from script_to_film.providers.base import (
     PermanentProviderError,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from script_to_film import breakdown, catalog, director
-from script_to_film.breakdown import ScriptTooLongError, StoredBreakdown
-from script_to_film.errors import NotTextError, ScreenplayError
-from script_to_film.limits import MAX_HEADING_CHARS, MAX_SCRIPT_SCENES, MAX_TITLE_CHARS
+from script_to_film.domain import breakdown, catalog, director
+from script_to_film.domain.breakdown import ScriptTooLongError, StoredBreakdown
+from script_to_film.domain.errors import NotTextError, ScreenplayError
+from script_to_film.domain.limits import MAX_HEADING_CHARS, MAX_SCRIPT_SCENES, MAX_TITLE_CHARS
 
 REPO = Path(__file__).resolve().parents[2]
 NOTED = b"""INT. ROOM - DAY

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from script_to_film import breakdown
+from script_to_film.domain import breakdown
 
 GROWTH = 4
 LINEAR = GROWTH * 1.3

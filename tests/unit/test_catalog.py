@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from script_to_film import catalog
-from script_to_film.catalog import (
+from script_to_film.domain import catalog
+from script_to_film.domain.catalog import (
     DEFAULT_MODEL,
     DEFAULT_RATIO,
     USD_PER_CREDIT,
@@ -21,7 +21,7 @@ from script_to_film.catalog import (
     nearest_duration,
     utf16_len,
 )
-from script_to_film.errors import InvalidInputError, InvalidOptionError, UnknownModelError
+from script_to_film.domain.errors import InvalidInputError, InvalidOptionError, UnknownModelError
 
 TEXT, IMAGE = Endpoint.TEXT_TO_VIDEO, Endpoint.IMAGE_TO_VIDEO
 SIX_IMAGE_RATIOS = ("1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from script_to_film.catalog import get_model
+from script_to_film.domain.catalog import get_model
 from stf.cli import main
 
 REPO = Path(__file__).resolve().parents[2]

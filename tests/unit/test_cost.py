@@ -7,15 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from script_to_film.cost import Estimate, SceneEstimate, check_budget, estimate, usd
-from script_to_film.director import direct
-from script_to_film.errors import (
+from script_to_film.domain.cost import Estimate, SceneEstimate, check_budget, estimate, usd
+from script_to_film.domain.director import direct
+from script_to_film.domain.errors import (
     BudgetExceededError,
     InvalidInputError,
     InvalidOptionError,
     UnknownModelError,
 )
-from script_to_film.models import Scene, Screenplay, Shot
+from script_to_film.domain.models import Scene, Screenplay, Shot
 
 
 def shot(

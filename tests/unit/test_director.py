@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from script_to_film import catalog
-from script_to_film.catalog import utf16_len
-from script_to_film.director import (
+from script_to_film.domain import catalog
+from script_to_film.domain.catalog import utf16_len
+from script_to_film.domain.director import (
     CAMERAS,
     DEFAULT_STYLE,
     LIGHTING,
@@ -26,8 +26,8 @@ from script_to_film.director import (
     get_style,
     lighting_for,
 )
-from script_to_film.errors import InvalidOptionError, UnknownModelError
-from script_to_film.models import (
+from script_to_film.domain.errors import InvalidOptionError, UnknownModelError
+from script_to_film.domain.models import (
     DialogueLine,
     Direction,
     Element,

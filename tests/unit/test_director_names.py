@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from script_to_film.director import _find_mentions, _name_pattern, _name_variants
+from script_to_film.domain.director import _find_mentions, _name_pattern, _name_variants
 
 WORDS = st.sampled_from(["MARA", "JO", "JONES", "YOUNG", "MR.", "A", "ANN", "ANNA", "O'NEIL"])
 NAMES = st.lists(st.lists(WORDS, min_size=1, max_size=3).map(" ".join), min_size=1, max_size=6, unique=True)

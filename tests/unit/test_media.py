@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from script_to_film import media
+from script_to_film.domain.models import DialogueLine, Scene, Shot
 from script_to_film.media import MediaError
-from script_to_film.models import DialogueLine, Scene, Shot
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 FONTS = Path(media.__file__).parent / "fonts"

@@ -23,9 +23,9 @@ from runwayml.types import (
 from runwayml.types.organization_retrieve_usage_response import ResultUsedCredit
 from runwayml.types.task_retrieve_response import Cancelled, Failed, Pending, Running, Succeeded, Throttled
 
-from script_to_film import catalog
-from script_to_film.catalog import Endpoint
-from script_to_film.models import Scene, SceneJob, Shot
+from script_to_film.domain import catalog
+from script_to_film.domain.catalog import Endpoint
+from script_to_film.domain.models import Scene, SceneJob, Shot
 from script_to_film.providers import available_providers, get_provider, reset_providers
 from script_to_film.providers.base import (
     PermanentProviderError,

@@ -6,9 +6,9 @@ from textwrap import dedent
 
 import pytest
 
-from script_to_film.errors import NoScenesError, NotTextError, ScreenplayError
-from script_to_film.models import DialogueLine, ElementType, IntExt, Scene
-from script_to_film.screenplay import parse, parse_bytes
+from script_to_film.domain.errors import NoScenesError, NotTextError, ScreenplayError
+from script_to_film.domain.models import DialogueLine, ElementType, IntExt, Scene
+from script_to_film.domain.screenplay import parse, parse_bytes
 
 
 def fountain(text: str) -> str:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from script_to_film.errors import NoScenesError
-from script_to_film.models import IntExt
-from script_to_film.screenplay import parse_bytes
+from script_to_film.domain.errors import NoScenesError
+from script_to_film.domain.models import IntExt
+from script_to_film.domain.screenplay import parse_bytes
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from script_to_film.errors import NoScenesError, ScreenplayError
-from script_to_film.models import Screenplay
-from script_to_film.screenplay import parse, parse_bytes
+from script_to_film.domain.errors import NoScenesError, ScreenplayError
+from script_to_film.domain.models import Screenplay
+from script_to_film.domain.screenplay import parse, parse_bytes
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from script_to_film.limits import MAX_JSON_DEPTH, MAX_JSON_INTEGER_DIGITS
-from script_to_film.untrusted_json import loads
+from script_to_film.domain.limits import MAX_JSON_DEPTH, MAX_JSON_INTEGER_DIGITS
+from script_to_film.domain.untrusted_json import loads
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from script_to_film import screenplay
-from script_to_film.errors import ConfigurationError, InvalidInputError
+from script_to_film.domain import screenplay
+from script_to_film.domain.errors import ConfigurationError, InvalidInputError
 from script_to_film.writer import (
     DEFAULT_CLAUDE_MODEL,
     MAX_OUTPUT_TOKENS,

@@ -14,15 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from script_to_film.breakdown import EstimateView, SceneBreakdown
-from script_to_film.director import DEFAULT_STYLE
-from script_to_film.limits import (
-    MAX_SCENES,
-    MAX_SCREENPLAY_BYTES,
-    MAX_SCRIPT_SCENES,
-    MAX_TITLE_CHARS,
-)
-from script_to_film.models import SceneStatus, ScriptStatus, VideoStatus
+from script_to_film.domain.breakdown import EstimateView, SceneBreakdown
+from script_to_film.domain.director import DEFAULT_STYLE
+from script_to_film.domain.limits import MAX_SCENES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES, MAX_TITLE_CHARS
+from script_to_film.domain.models import SceneStatus, ScriptStatus, VideoStatus
 
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100

@@ -68,10 +68,10 @@ from urllib.parse import quote_plus, unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from script_to_film import cost
-from script_to_film.errors import InvalidInputError, ScriptToFilmError
-from script_to_film.limits import MAX_SCREENPLAY_BYTES
-from script_to_film.models import (
+from script_to_film.domain import cost
+from script_to_film.domain.errors import InvalidInputError, ScriptToFilmError
+from script_to_film.domain.limits import MAX_SCREENPLAY_BYTES
+from script_to_film.domain.models import (
     BatchItemRecord,
     BatchItemState,
     BatchRecord,
@@ -80,7 +80,7 @@ from script_to_film.models import (
     VideoRecord,
     VideoStatus,
 )
-from script_to_film.status import VIDEO_FINAL
+from script_to_film.domain.status import VIDEO_FINAL
 from script_to_film.store import (
     FilmStore,
     NotFoundError,

@@ -39,7 +39,7 @@ import httpcore
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from script_to_film.errors import ScriptToFilmError
+from script_to_film.domain.errors import ScriptToFilmError
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from script_to_film.errors import ScriptToFilmError
+from script_to_film.domain.errors import ScriptToFilmError
 from script_to_film.store import FilmStore, StoreSettings, TransientAwsError, is_transient_aws_error
 from script_to_film.workflow import FilmWorkflow
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from script_to_film import breakdown, catalog, paging
+from script_to_film import paging
 from script_to_film.api_models import (
     CONTENT_INLINE_BYTES,
     SCENE_PAGE_BYTES,
@@ -30,10 +30,11 @@ from script_to_film.api_models import (
     ScriptPage,
     ScriptSummary,
 )
-from script_to_film.breakdown import StoredBreakdown
-from script_to_film.catalog import DEFAULT_MODEL
-from script_to_film.limits import MAX_SCRIPT_SCENES
-from script_to_film.models import ScriptRecord, ScriptStatus
+from script_to_film.domain import breakdown, catalog
+from script_to_film.domain.breakdown import StoredBreakdown
+from script_to_film.domain.catalog import DEFAULT_MODEL
+from script_to_film.domain.limits import MAX_SCRIPT_SCENES
+from script_to_film.domain.models import ScriptRecord, ScriptStatus
 from script_to_film.scripts import WriteScriptEvent
 from script_to_film.store import FilmStore, NotFoundError, now_iso
 from script_to_film.submission import new_id

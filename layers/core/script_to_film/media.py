@@ -42,8 +42,8 @@ from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict
 
-from script_to_film.errors import ScriptToFilmError
-from script_to_film.models import DialogueLine, Scene, Shot
+from script_to_film.domain.errors import ScriptToFilmError
+from script_to_film.domain.models import DialogueLine, Scene, Shot
 
 FPS = 24
 MAX_LONG_SIDE = 1280

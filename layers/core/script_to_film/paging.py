@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from script_to_film import untrusted_json
+from script_to_film.domain import untrusted_json
 from script_to_film.store import InvalidPageTokenError
 
 Item = TypeVar("Item", bound=BaseModel)

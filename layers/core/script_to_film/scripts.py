@@ -21,11 +21,11 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from script_to_film import breakdown
-from script_to_film.breakdown import StoredBreakdown
-from script_to_film.errors import ConfigurationError, InvalidInputError
-from script_to_film.limits import MAX_SCRIPT_SCENES
-from script_to_film.models import ScriptRecord, ScriptStatus
+from script_to_film.domain import breakdown
+from script_to_film.domain.breakdown import StoredBreakdown
+from script_to_film.domain.errors import ConfigurationError, InvalidInputError
+from script_to_film.domain.limits import MAX_SCRIPT_SCENES
+from script_to_film.domain.models import ScriptRecord, ScriptStatus
 from script_to_film.store import FilmStore
 from script_to_film.writer import WriteRequest, WriterError, Written, write_screenplay
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from script_to_film.errors import ConfigurationError
+from script_to_film.domain.errors import ConfigurationError
 
 SECRET_MAX_AGE_SECONDS = 300
 

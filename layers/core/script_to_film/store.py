@@ -38,9 +38,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from script_to_film import untrusted_json
-from script_to_film.errors import InvalidInputError, ScriptToFilmError
-from script_to_film.models import (
+from script_to_film.domain import untrusted_json
+from script_to_film.domain.errors import InvalidInputError, ScriptToFilmError
+from script_to_film.domain.models import (
     BatchItemRecord,
     BatchRecord,
     BatchStatus,
@@ -52,7 +52,7 @@ from script_to_film.models import (
     VideoRecord,
     VideoStatus,
 )
-from script_to_film.status import scene_sources, video_sources
+from script_to_film.domain.status import scene_sources, video_sources
 
 BY_KIND_INDEX = "by_kind"
 LIVE_VIDEO = frozenset({VideoStatus.QUEUED, VideoStatus.RUNNING})

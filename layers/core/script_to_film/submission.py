@@ -14,24 +14,31 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
-from script_to_film import catalog, cost, director
-from script_to_film.account import (
+from script_to_film.domain import catalog, cost, director
+from script_to_film.domain.account import (
     RunLimits,
     configured_concurrency,
     generations_needed,
     plan_run,
     read_limits,
 )
-from script_to_film.breakdown import Plan, plan
-from script_to_film.errors import InvalidInputError, ScriptToFilmError
-from script_to_film.limits import (
+from script_to_film.domain.breakdown import Plan, plan
+from script_to_film.domain.errors import InvalidInputError, ScriptToFilmError
+from script_to_film.domain.limits import (
     EXECUTION_TIMEOUT_SECONDS,
     FILM_TASKS_WORST_SECONDS,
     SCENE_TASKS_WORST_SECONDS,
     max_polls_per_scene,
     max_scenes,
 )
-from script_to_film.models import SceneJob, SceneRecord, SceneStatus, ScriptRecord, VideoRecord, VideoStatus
+from script_to_film.domain.models import (
+    SceneJob,
+    SceneRecord,
+    SceneStatus,
+    ScriptRecord,
+    VideoRecord,
+    VideoStatus,
+)
 from script_to_film.store import FilmStore, now_iso
 from script_to_film.workflow import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
 

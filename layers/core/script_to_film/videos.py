@@ -15,7 +15,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from script_to_film import catalog, cost, paging
+from script_to_film import paging
 from script_to_film.api_models import (
     SCENE_PAGE_BYTES,
     SCENE_PAGE_DEFAULT,
@@ -28,10 +28,11 @@ from script_to_film.api_models import (
     VideoSceneView,
     VideoSummary,
 )
-from script_to_film.errors import InvalidInputError, InvalidOptionError, UnknownModelError
-from script_to_film.models import SceneRecord, SceneStatus, ScriptStatus, VideoRecord, VideoStatus
+from script_to_film.domain import catalog, cost
+from script_to_film.domain.errors import InvalidInputError, InvalidOptionError, UnknownModelError
+from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptStatus, VideoRecord, VideoStatus
+from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
 from script_to_film.providers import available_providers, get_provider
-from script_to_film.status import SCENE_FINAL, VIDEO_FINAL
 from script_to_film.store import PRESIGNED_URL_MAX_SECONDS, FilmStore
 from script_to_film.submission import VideoOptions, start_video
 from script_to_film.workflow import end_scene, scene_execution_name

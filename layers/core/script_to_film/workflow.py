@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from script_to_film.models import LeftOut, SceneStatus, VideoRecord, VideoStatus
+from script_to_film.domain.models import LeftOut, SceneStatus, VideoRecord, VideoStatus
+from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
 from script_to_film.providers import get_provider
 from script_to_film.providers.base import (
     NoOutputError,
@@ -25,7 +26,6 @@ from script_to_film.providers.base import (
     TransientProviderError,
     VideoProvider,
 )
-from script_to_film.status import SCENE_FINAL, VIDEO_FINAL
 from script_to_film.store import (
     FilmStore,
     NotFoundError,
@@ -234,8 +234,8 @@ class FilmWorkflow:
         most the concurrency the video was submitted with, less if the tier now allows less; a
         film the account can no longer pay for or make today is refused here, before any paid
         call, and ends FAILED with INSUFFICIENT_CREDITS or DAILY_CAP."""
-        from script_to_film.account import generations_needed, plan_run, read_limits
-        from script_to_film.errors import DailyAllowanceError, InsufficientCreditsError
+        from script_to_film.domain.account import generations_needed, plan_run, read_limits
+        from script_to_film.domain.errors import DailyAllowanceError, InsufficientCreditsError
 
         film = FilmInput.model_validate(event)
         video = self.store.get_video(film.video_id)

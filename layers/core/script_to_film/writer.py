@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from script_to_film import breakdown, secrets
-from script_to_film.errors import ConfigurationError, InvalidInputError, ScriptToFilmError
+from script_to_film import secrets
+from script_to_film.domain import breakdown
+from script_to_film.domain.errors import ConfigurationError, InvalidInputError, ScriptToFilmError
 
 if TYPE_CHECKING:
     import anthropic

@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from script_to_film.errors import UnknownModelError
+from script_to_film.domain.errors import UnknownModelError
 from script_to_film.providers.base import VideoProvider
 
 ProviderFactory = Callable[[], VideoProvider]
 
 
 def _animatic() -> VideoProvider:
-    from script_to_film.account import configured_concurrency
+    from script_to_film.domain.account import configured_concurrency
     from script_to_film.providers.animatic import DEFAULT_CONCURRENCY, AnimaticProvider
 
     # A simulated render time, so the local stack's Wait loop and progress display have work to show.

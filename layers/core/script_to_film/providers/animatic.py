@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from script_to_film import media
-from script_to_film.account import AccountLimits
-from script_to_film.models import SceneJob
+from script_to_film.domain.account import AccountLimits
+from script_to_film.domain.models import SceneJob
 from script_to_film.providers.base import (
     PermanentProviderError,
     ProviderTask,

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from script_to_film.errors import ScriptToFilmError
-from script_to_film.models import SceneJob
+from script_to_film.domain.errors import ScriptToFilmError
+from script_to_film.domain.models import SceneJob
 
 if TYPE_CHECKING:
-    from script_to_film.account import AccountLimits
+    from script_to_film.domain.account import AccountLimits
 
 
 class TaskState(StrEnum):

@@ -58,12 +58,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from script_to_film import catalog, secrets
-from script_to_film.account import AccountLimits
-from script_to_film.catalog import Endpoint, VideoModel
+from script_to_film import secrets
+from script_to_film.domain import catalog
+from script_to_film.domain.account import AccountLimits
+from script_to_film.domain.catalog import Endpoint, VideoModel
+from script_to_film.domain.errors import InvalidInputError
+from script_to_film.domain.models import SceneJob
 from script_to_film.download import DropQueryStrings
-from script_to_film.errors import InvalidInputError
-from script_to_film.models import SceneJob
 from script_to_film.providers.base import (
     NoOutputError,
     PermanentProviderError,

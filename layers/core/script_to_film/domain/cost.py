@@ -15,9 +15,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, Field
 
-from script_to_film.catalog import DEFAULT_MODEL, USD_PER_CREDIT, VideoModel, get_image_model, get_model
-from script_to_film.errors import BudgetExceededError, InvalidOptionError
-from script_to_film.models import Shot
+from script_to_film.domain.catalog import (
+    DEFAULT_MODEL,
+    USD_PER_CREDIT,
+    VideoModel,
+    get_image_model,
+    get_model,
+)
+from script_to_film.domain.errors import BudgetExceededError, InvalidOptionError
+from script_to_film.domain.models import Shot
 
 CENT = Decimal("0.01")
 

@@ -35,8 +35,16 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from script_to_film.errors import NoScenesError, NotTextError
-from script_to_film.models import DialogueLine, Direction, Element, ElementType, IntExt, Scene, Screenplay
+from script_to_film.domain.errors import NoScenesError, NotTextError
+from script_to_film.domain.models import (
+    DialogueLine,
+    Direction,
+    Element,
+    ElementType,
+    IntExt,
+    Scene,
+    Screenplay,
+)
 
 __all__ = ["parse", "parse_bytes"]
 

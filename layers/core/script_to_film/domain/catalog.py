@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from script_to_film.errors import InvalidOptionError, UnknownModelError
+from script_to_film.domain.errors import InvalidOptionError, UnknownModelError
 
 RUNWAY = "runway"
 ANIMATIC = "animatic"

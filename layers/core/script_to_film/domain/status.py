@@ -7,7 +7,7 @@ arrives after StoreClip has written SUCCEEDED is refused by DynamoDB, not applie
 
 from __future__ import annotations
 
-from script_to_film.models import SceneStatus, VideoStatus
+from script_to_film.domain.models import SceneStatus, VideoStatus
 
 _S = SceneStatus
 _V = VideoStatus

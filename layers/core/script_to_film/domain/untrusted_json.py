@@ -15,7 +15,7 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from script_to_film.limits import MAX_JSON_DEPTH, MAX_JSON_INTEGER_DIGITS
+from script_to_film.domain.limits import MAX_JSON_DEPTH, MAX_JSON_INTEGER_DIGITS
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")

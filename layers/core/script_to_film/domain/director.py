@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from script_to_film.catalog import (
+from script_to_film.domain.catalog import (
     DEFAULT_MODEL,
     VideoModel,
     check_ratio,
@@ -44,8 +44,8 @@ from script_to_film.catalog import (
     nearest_duration,
     utf16_len,
 )
-from script_to_film.errors import InvalidOptionError
-from script_to_film.models import DialogueLine, ElementType, IntExt, Scene, Screenplay, Shot
+from script_to_film.domain.errors import InvalidOptionError
+from script_to_film.domain.models import DialogueLine, ElementType, IntExt, Scene, Screenplay, Shot
 
 DEFAULT_STYLE = "realistic"
 

@@ -10,12 +10,12 @@ import re
 
 from pydantic import BaseModel
 
-from script_to_film import catalog, cost, director, screenplay
-from script_to_film.catalog import DEFAULT_MODEL
-from script_to_film.cost import Estimate
-from script_to_film.errors import NotTextError, ScreenplayError, ScreenplayTooLargeError
-from script_to_film.limits import MAX_HEADING_CHARS, MAX_SCREENPLAY_BYTES, MAX_TITLE_CHARS
-from script_to_film.models import IntExt, Scene, Screenplay, Shot
+from script_to_film.domain import catalog, cost, director, screenplay
+from script_to_film.domain.catalog import DEFAULT_MODEL
+from script_to_film.domain.cost import Estimate
+from script_to_film.domain.errors import NotTextError, ScreenplayError, ScreenplayTooLargeError
+from script_to_film.domain.limits import MAX_HEADING_CHARS, MAX_SCREENPLAY_BYTES, MAX_TITLE_CHARS
+from script_to_film.domain.models import IntExt, Scene, Screenplay, Shot
 
 _CONTROL = re.compile(rb"[\x01-\x08\x0b\x0e-\x1f]")
 """Control characters no text holds (NUL is the parser's to refuse): JSON escapes each in six

@@ -29,8 +29,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from script_to_film import catalog
-from script_to_film.errors import (
+from script_to_film.domain import catalog
+from script_to_film.domain.errors import (
     ConfigurationError,
     DailyAllowanceError,
     InsufficientCreditsError,
