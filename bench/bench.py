@@ -150,7 +150,7 @@ def bench_runway(rows: list[tuple[str, str, str]]) -> None:
     # The fake Runway API lives with the tests, which are not an installed package.
     sys.path.insert(0, str(REPO))
     from infra.local.stack import LocalStack
-    from script_to_film.providers import reset_providers
+    from script_to_film.adapters.providers.registry import reset_providers
     from script_to_film.submission import VideoOptions, start_video
     from tests.fakes.runway_api import Behaviour, FakeRunway
 
@@ -187,7 +187,7 @@ def bench_runway(rows: list[tuple[str, str, str]]) -> None:
 
 
 def bench_stitch(rows: list[tuple[str, str, str]]) -> None:
-    from script_to_film import media
+    from script_to_film.adapters import media
     from script_to_film.domain.director import direct
     from script_to_film.domain.screenplay import parse
 

@@ -42,7 +42,7 @@ LAMBDA_UNZIPPED_LIMIT_BYTES: Final = 250 * 1024 * 1024
 
 FFMPEG_LAYER_PATH: Final = "/opt/bin/ffmpeg"
 """Where the ffmpeg layer puts the binary; `imageio_ffmpeg.get_ffmpeg_exe()` returns the path in
-IMAGEIO_FFMPEG_EXE before looking anywhere else, so `script_to_film.media` finds it unchanged."""
+IMAGEIO_FFMPEG_EXE before looking anywhere else, so `script_to_film.adapters.media` finds it unchanged."""
 
 # Context: `cdk synth -c key=value`, or CDK_CONTEXT_JSON for `python -m infra.app` ---------------
 

@@ -59,9 +59,9 @@ def _fail(message: str, status: int) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from script_to_film.adapters.providers.registry import available_providers
     from script_to_film.domain.catalog import DEFAULT_MODEL
     from script_to_film.domain.director import DEFAULT_STYLE
-    from script_to_film.providers import available_providers
     from stf.serve import add_serve_command
     from stf.write import add_write_command
 

@@ -40,7 +40,7 @@ def run_command(args: argparse.Namespace) -> int:
     source = read_input_file(args.file)
     prepare(source, options)  # bad input is refused here, before the stack starts or anything is made
     if options.provider == "runway":
-        from script_to_film.secrets import runway_api_key
+        from script_to_film.adapters.secrets import runway_api_key
 
         runway_api_key()  # a missing key is exit 2 now, not a FAILED scene per scene later
 

@@ -1,4 +1,4 @@
-"""`stf write PROMPT`: have Claude write a Fountain screenplay (`script_to_film.writer`).
+"""`stf write PROMPT`: have Claude write a Fountain screenplay (`script_to_film.adapters.claude`).
 
 The writer's errors, and the exit status each gives:
 
@@ -24,14 +24,9 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from script_to_film.writer import (
-    DEFAULT_CLAUDE_MODEL,
-    MODEL_ENV,
-    WriteRequest,
-    WriterOutputError,
-    WriterUnavailableError,
-    write_screenplay,
-)
+from script_to_film.adapters.claude import write_screenplay
+from script_to_film.domain.errors import WriterOutputError, WriterUnavailableError
+from script_to_film.domain.screenwriting import DEFAULT_CLAUDE_MODEL, MODEL_ENV, WriteRequest
 from stf.usage import EXIT_OK, EXIT_USAGE, UsageError
 
 EXIT_UNAVAILABLE: Final = 75

@@ -7,7 +7,7 @@ real key); set the real one once after the first deploy:
     aws secretsmanager put-secret-value --secret-id <AnthropicSecretArn> --secret-string "$ANTHROPIC_API_KEY"
 
 The functions get the secret's ARN in STF_RUNWAY_SECRET_ARN or STF_ANTHROPIC_SECRET_ARN and read
-the value with Powertools Parameters (`script_to_film.secrets`), cached for five minutes, so a
+the value with Powertools Parameters (`script_to_film.adapters.secrets`), cached for five minutes, so a
 changed key is used within minutes without a deploy. Only the functions that call a provider may
 read its secret.
 """

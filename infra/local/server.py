@@ -19,7 +19,7 @@ itself), each answering one request at a time, like Lambda execution environment
 takes an idle instance, or makes one (a cold start) while there are fewer than
 `API_INSTANCES`, or waits for one. No lock is held across a request: a slow request delays no
 other. The films are made in this same process; their renders run at a lower CPU priority and
-a bounded number at a time (`script_to_film.media`), so that answering stays quick while ten
+a bounded number at a time (`script_to_film.adapters.media`), so that answering stays quick while ten
 films render. Connections queue (`LISTEN_BACKLOG`) rather than being refused under a burst.
 """
 

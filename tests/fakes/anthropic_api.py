@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 from anthropic.types import Model
 
-from script_to_film.writer import MODEL_ENV
+from script_to_film.domain.screenwriting import MODEL_ENV
 
 API_KEY = "sk-ant-fake-0123456789"
 

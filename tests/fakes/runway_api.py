@@ -738,12 +738,13 @@ class _ClipCache:
         self._work = tempfile.TemporaryDirectory(prefix="fake-runway-")
 
     def clip(self, duration: int, ratio: str) -> bytes:
-        from script_to_film import media
+        from script_to_film.adapters import media
+        from script_to_film.domain.errors import MediaError
         from script_to_film.domain.models import Scene, Shot
 
         try:
             media.frame_size(ratio)
-        except media.MediaError:
+        except MediaError:
             ratio = "1280:720"
         key = (max(1, duration), ratio)
         with self._lock:

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
+from script_to_film.adapters.providers.animatic import AnimaticProvider
+from script_to_film.domain.errors import NoOutputError, TransientProviderError
 from script_to_film.domain.models import SceneJob
-from script_to_film.providers.animatic import AnimaticProvider
-from script_to_film.providers.base import NoOutputError, ProviderTask, TaskState, TransientProviderError
+from script_to_film.domain.ports import ProviderTask, TaskState
 
 GATE_SECONDS = 60
 """How long a held submit waits for its release before the test is certainly broken."""

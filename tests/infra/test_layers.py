@@ -107,7 +107,7 @@ def test_the_core_layer_is_the_package_under_python(tmp_path: Path) -> None:
     package = layers.copy_core(tmp_path / "python")
     assert package == tmp_path / "python" / "script_to_film"
     assert (package / "store.py").is_file() and (package / "py.typed").is_file()
-    assert list(package.glob("fonts/*.ttf")), "the animatic's fonts travel with the code"
+    assert list(package.glob("adapters/fonts/*.ttf")), "the animatic's fonts travel with the code"
     assert not list(package.rglob("__pycache__")) and not list(package.rglob("*.egg-info"))
     assert [path.name for path in (tmp_path / "python").iterdir()] == ["script_to_film"], "nothing else"
     assert not list(package.rglob("cli.py")), "the command line is not in the layer"
@@ -149,7 +149,7 @@ def test_the_built_ffmpeg_is_for_the_stacks_architecture() -> None:
 
 @ffmpeg_built
 def test_the_built_imageio_ffmpeg_returns_the_layers_binary() -> None:
-    """What `script_to_film.media` relies on: IMAGEIO_FFMPEG_EXE wins over every other lookup."""
+    """What `script_to_film.adapters.media` relies on: IMAGEIO_FFMPEG_EXE wins over every other lookup."""
     python_dir = layers.ffmpeg_layer_dir() / "python"
     probe = "import imageio_ffmpeg; print(imageio_ffmpeg.__file__); print(imageio_ffmpeg.get_ffmpeg_exe())"
     result = subprocess.run(

@@ -22,9 +22,9 @@ SOURCES = {
 }
 DATA = {
     "script_to_film/py.typed",
-    "script_to_film/fonts/DejaVuSans.ttf",
-    "script_to_film/fonts/DejaVuSans-Bold.ttf",
-    "script_to_film/fonts/LICENSE-DejaVu.txt",
+    "script_to_film/adapters/fonts/DejaVuSans.ttf",
+    "script_to_film/adapters/fonts/DejaVuSans-Bold.ttf",
+    "script_to_film/adapters/fonts/LICENSE-DejaVu.txt",
     "infra/statemachine/film.asl.json",
     "infra/statemachine/scene.asl.json",
 }
@@ -88,7 +88,7 @@ def test_the_installed_wheel_finds_its_fonts_and_the_state_machine(
     )
     probe = (
         "import importlib.resources as r, script_to_film, stf.cli, infra.local.stack as s;"
-        "fonts = r.files('script_to_film') / 'fonts';"
+        "fonts = r.files('script_to_film.adapters') / 'fonts';"
         "print(script_to_film.__file__);"
         "print(sorted(p.name for p in fonts.iterdir() if p.name.endswith('.ttf')));"
         "print(s.ASL_PATH.is_file(), s.ASL_PATH);"

@@ -23,10 +23,11 @@ import requests
 from functions import api
 from infra.local.server import api_gateway_event, lambda_context
 from infra.local.stack import WRITER_FUNCTION, LocalStack
-from script_to_film import __version__, media, videos
+from script_to_film import __version__, videos
+from script_to_film.adapters import media
+from script_to_film.adapters.providers.registry import register_provider, reset_providers
 from script_to_film.domain.limits import MAX_SCREENPLAY_BYTES
 from script_to_film.domain.models import ScriptStatus
-from script_to_film.providers import register_provider, reset_providers
 from script_to_film.store import PRESIGNED_URL_MAX_SECONDS
 from tests.fakes.scripted_provider import ScriptedProvider
 

@@ -17,10 +17,11 @@ from functions.s3_batch import handler
 from infra.local.lambda_dispatch import LocalLambdaContext
 from infra.local.stack import LocalStack
 from script_to_film import batch
+from script_to_film.adapters.providers.registry import register_provider, reset_providers
 from script_to_film.batch import BatchStore, DeliveryResult, s3_notification
+from script_to_film.domain.errors import PermanentProviderError
 from script_to_film.domain.models import BatchItemState, BatchStatus, SceneJob, VideoRecord, VideoStatus
-from script_to_film.providers import register_provider, reset_providers
-from script_to_film.providers.base import PermanentProviderError, ProviderTask
+from script_to_film.domain.ports import ProviderTask
 from script_to_film.store import batch_record_key, batch_summary_key
 from script_to_film.submission import WorkflowUnavailableError
 from tests.fakes.scripted_provider import ScriptedProvider

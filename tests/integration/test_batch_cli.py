@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from script_to_film import media
-from script_to_film.providers import register_provider, reset_providers
+from script_to_film.adapters import media
+from script_to_film.adapters.providers.registry import register_provider, reset_providers
 from stf.cli import main
 from tests.fakes.scripted_provider import ScriptedProvider
 

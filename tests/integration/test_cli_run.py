@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from infra.local.stack import LocalStack
-from script_to_film import media
+from script_to_film.adapters import media
+from script_to_film.adapters.providers.registry import register_provider, reset_providers
 from script_to_film.domain.limits import MAX_SCENES
-from script_to_film.providers import register_provider, reset_providers
 from stf.cli import main
 from tests.fakes.scripted_provider import ScriptedProvider
 

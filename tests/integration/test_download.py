@@ -24,7 +24,8 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from script_to_film.download import ALLOW_HOSTS_ENV, DownloadError, DownloadPolicy, open_download
+from script_to_film.adapters.download import ALLOW_HOSTS_ENV, DownloadPolicy, open_download
+from script_to_film.domain.errors import DownloadError
 from script_to_film.store import FilmStore, StoreSettings
 
 KIB = 1024

@@ -12,10 +12,10 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from infra.local.stack import LocalStack
-from script_to_film import media
+from script_to_film.adapters import media
+from script_to_film.adapters.providers.registry import register_provider, reset_providers
 from script_to_film.domain.limits import EVENTS_PER_SCENE_IN_FILM, film_history_events, scene_history_events
 from script_to_film.domain.models import SceneStatus, VideoRecord, VideoStatus
-from script_to_film.providers import register_provider, reset_providers
 from script_to_film.store import FilmStore
 from script_to_film.submission import VideoOptions, start_video
 from script_to_film.workflow import MAX_SUBMITS_PER_SCENE, build_manifest

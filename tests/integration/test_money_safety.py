@@ -23,11 +23,13 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from infra.local.stack import LocalStack
-from script_to_film import media, videos
+from script_to_film import videos
+from script_to_film.adapters import media
+from script_to_film.adapters.download import ALLOW_HOSTS_ENV, open_download
+from script_to_film.adapters.providers.registry import register_provider, reset_providers
+from script_to_film.domain.errors import MediaError
 from script_to_film.domain.models import SceneJob, SceneStatus, VideoRecord, VideoStatus
-from script_to_film.download import ALLOW_HOSTS_ENV, open_download
-from script_to_film.providers import register_provider, reset_providers
-from script_to_film.providers.base import ProviderTask
+from script_to_film.domain.ports import ProviderTask
 from script_to_film.store import FilmStore, VideoEndedError
 from script_to_film.submission import VideoOptions, create_video, start_video
 from script_to_film.workflow import FilmInput, FilmWorkflow
@@ -289,7 +291,7 @@ def test_a_stitch_that_fails_ends_the_video_failed_with_its_clips_kept_and_liste
     use(ScriptedProvider())
 
     def ffmpeg_dies(clips: object, out: object) -> None:
-        raise media.MediaError("joining the clips failed", stderr_tail="Killed")
+        raise MediaError("joining the clips failed", stderr_tail="Killed")
 
     monkeypatch.setattr(media, "stitch", ffmpeg_dies)
     final = stack.wait(start(stack), timeout=BOUND_SECONDS)

@@ -11,10 +11,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from script_to_film.domain.account import AccountLimits, generations_needed, plan_run, read_limits
-from script_to_film.domain.errors import DailyAllowanceError, InsufficientCreditsError, ProviderRefusedError
-from script_to_film.providers.base import PermanentProviderError, TransientProviderError
-from script_to_film.providers.runway import DailyCapError, RunwayProvider
+from script_to_film.adapters.providers.runway import DailyCapError, RunwayProvider
+from script_to_film.domain.account import generations_needed, plan_run, read_limits
+from script_to_film.domain.errors import (
+    DailyAllowanceError,
+    InsufficientCreditsError,
+    PermanentProviderError,
+    ProviderRefusedError,
+    TransientProviderError,
+)
+from script_to_film.domain.ports import AccountLimits
 from tests.fakes.runway_api import API_KEY, DAY_SECONDS, Behaviour, FakeRunway
 from tests.integration.test_runway_provider import make_job, wait_for
 

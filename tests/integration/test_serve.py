@@ -27,7 +27,7 @@ from schemathesis.checks import positive_data_acceptance
 from functions.api import app as api_app
 from infra.local.server import API_PREFIX, MAX_BODY_BYTES, LocalApi
 from infra.local.stack import WRITER_FUNCTION
-from script_to_film import media
+from script_to_film.adapters import media
 from script_to_film.domain.errors import InvalidInputError
 
 REPO = Path(__file__).resolve().parents[2]

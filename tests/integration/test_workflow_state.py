@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from infra.local.stack import LocalStack
+from script_to_film.adapters.providers.registry import register_provider, reset_providers
 from script_to_film.domain.errors import BudgetExceededError
 from script_to_film.domain.limits import MAX_SCENES
 from script_to_film.domain.models import SceneJob, SceneStatus
-from script_to_film.providers import register_provider, reset_providers
 from script_to_film.store import SubmitInDoubtError
 from script_to_film.submission import (
     TooManyPollsError,

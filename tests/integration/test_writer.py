@@ -10,20 +10,18 @@ from pathlib import Path
 import anthropic
 import pytest
 
+from script_to_film.adapters.claude import write_screenplay
 from script_to_film.domain import screenplay
-from script_to_film.domain.errors import ConfigurationError, InvalidInputError
-from script_to_film.writer import (
-    DEFAULT_CLAUDE_MODEL,
-    MODEL_ENV,
+from script_to_film.domain.errors import (
+    ConfigurationError,
+    InvalidInputError,
     RetiredModelError,
-    WriteRequest,
     WriterOutputError,
     WriterRefusedError,
     WriterRequestError,
     WriterUnavailableError,
-    max_tokens_for,
-    write_screenplay,
 )
+from script_to_film.domain.screenwriting import DEFAULT_CLAUDE_MODEL, MODEL_ENV, WriteRequest, max_tokens_for
 from stf import cli
 from stf.write import EXIT_UNAVAILABLE
 from tests.fakes.anthropic_api import API_KEY, GARBAGE, SCREENPLAY, FakeAnthropic, Reply, serving

@@ -5,23 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from script_to_film.domain.account import (
-    AccountLimits,
-    configured_concurrency,
-    generations_needed,
-    plan_run,
-    read_limits,
-)
+from script_to_film.adapters.providers.animatic import AnimaticProvider
+from script_to_film.adapters.providers.registry import get_provider, reset_providers
+from script_to_film.domain.account import configured_concurrency, generations_needed, plan_run, read_limits
 from script_to_film.domain.errors import (
     ConfigurationError,
     DailyAllowanceError,
     InsufficientCreditsError,
     InvalidInputError,
+    PermanentProviderError,
     ProviderRefusedError,
+    TransientProviderError,
 )
-from script_to_film.providers import get_provider, reset_providers
-from script_to_film.providers.animatic import AnimaticProvider
-from script_to_film.providers.base import AccountReporter, PermanentProviderError, TransientProviderError
+from script_to_film.domain.ports import AccountLimits, AccountReporter
 
 MAP_MAX = 40
 

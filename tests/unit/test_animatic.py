@@ -7,16 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from script_to_film import media
+from script_to_film.adapters import media
+from script_to_film.adapters.providers.animatic import AnimaticProvider
+from script_to_film.domain.errors import MediaError, PermanentProviderError, TransientProviderError
 from script_to_film.domain.models import Scene, SceneJob, Shot
-from script_to_film.providers.animatic import AnimaticProvider
-from script_to_film.providers.base import (
-    PermanentProviderError,
-    ProviderTask,
-    TaskState,
-    TransientProviderError,
-    VideoProvider,
-)
+from script_to_film.domain.ports import ProviderTask, TaskState, VideoProvider
 
 
 class Clock:
@@ -172,7 +167,7 @@ def test_open_output_wants_a_finished_task() -> None:
 
 def test_a_render_failure_is_worth_retrying(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*_: object) -> Path:
-        raise media.MediaError("rendering failed: No space left on device")
+        raise MediaError("rendering failed: No space left on device")
 
     monkeypatch.setattr(media, "render_animatic", fail)
     provider = AnimaticProvider()

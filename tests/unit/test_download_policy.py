@@ -12,13 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from script_to_film.download import (
-    ALLOW_HOSTS_ENV,
-    DownloadError,
-    DownloadPolicy,
-    check_url,
-    redact,
-)
+from script_to_film.adapters.download import ALLOW_HOSTS_ENV, DownloadPolicy, check_url, redact
+from script_to_film.domain.errors import DownloadError
 
 POLICY = DownloadPolicy()
 PUBLIC_V4 = "93.184.216.34"

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from script_to_film import media
+from script_to_film.adapters import media
+from script_to_film.domain.errors import InvalidClipError, MediaError
 from script_to_film.domain.models import DialogueLine, Scene, Shot
-from script_to_film.media import MediaError
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 FONTS = Path(media.__file__).parent / "fonts"
@@ -475,7 +475,7 @@ def test_ffmpeg_failures_carry_its_last_words(tmp_path: Path) -> None:
 
 
 def test_importing_media_does_not_load_ffmpeg() -> None:
-    code = "import sys, script_to_film.media; print('imageio_ffmpeg' in sys.modules)"
+    code = "import sys, script_to_film.adapters.media; print('imageio_ffmpeg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -512,12 +512,12 @@ def test_a_clip_cut_short_in_transfer_is_refused_though_its_index_says_four_seco
     cut.write_bytes(data[: len(data) // 2])
     assert media.probe(cut).duration == pytest.approx(4, abs=0.1), "the index is whole"
 
-    with pytest.raises(media.InvalidClipError, match="cut short or corrupt"):
+    with pytest.raises(InvalidClipError, match="cut short or corrupt"):
         media.verify_clip(cut, expected_seconds=4)
 
 
 def test_a_clip_of_the_wrong_length_is_refused(whole_clip: Path) -> None:
-    with pytest.raises(media.InvalidClipError, match=r"4\.\d\d s long; 10 s"):
+    with pytest.raises(InvalidClipError, match=r"4\.\d\d s long; 10 s"):
         media.verify_clip(whole_clip, expected_seconds=10)
 
 
@@ -526,5 +526,5 @@ def test_what_is_not_a_video_is_refused(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "clip.mp4"
     path.write_bytes(content)
 
-    with pytest.raises(media.InvalidClipError, match="not a readable video"):
+    with pytest.raises(InvalidClipError, match="not a readable video"):
         media.verify_clip(path, expected_seconds=4)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from script_to_film import media
+from script_to_film.adapters import media
 from script_to_film.domain.models import Scene, Shot
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "setpriority"), reason="POSIX niceness")

@@ -23,17 +23,8 @@ from runwayml.types import (
 from runwayml.types.organization_retrieve_usage_response import ResultUsedCredit
 from runwayml.types.task_retrieve_response import Cancelled, Failed, Pending, Running, Succeeded, Throttled
 
-from script_to_film.domain import catalog
-from script_to_film.domain.catalog import Endpoint
-from script_to_film.domain.models import Scene, SceneJob, Shot
-from script_to_film.providers import available_providers, get_provider, reset_providers
-from script_to_film.providers.base import (
-    PermanentProviderError,
-    TaskState,
-    TransientProviderError,
-    VideoProvider,
-)
-from script_to_film.providers.runway import (
+from script_to_film.adapters.providers.registry import available_providers, get_provider, reset_providers
+from script_to_film.adapters.providers.runway import (
     DailyCapError,
     KeyframeTask,
     RunwayProvider,
@@ -46,6 +37,11 @@ from script_to_film.providers.runway import (
     uses_keyframe,
     video_request,
 )
+from script_to_film.domain import catalog
+from script_to_film.domain.catalog import Endpoint
+from script_to_film.domain.errors import PermanentProviderError, TransientProviderError
+from script_to_film.domain.models import Scene, SceneJob, Shot
+from script_to_film.domain.ports import TaskState, VideoProvider
 from script_to_film.store import SubmitInDoubtError
 
 API_KEY = "key_unit_test_secret_0000"
@@ -94,7 +90,7 @@ def test_runway_is_a_registered_provider_made_without_reading_the_key(
 
 def test_a_polling_lambda_does_not_import_the_sdk_until_it_calls_runway() -> None:
     code = (
-        "import sys, script_to_film.workflow, script_to_film.providers.runway as r;"
+        "import sys, script_to_film.workflow, script_to_film.adapters.providers.runway as r;"
         "r.RunwayProvider(); print('runwayml' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

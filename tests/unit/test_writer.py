@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from script_to_film.adapters.claude import write_screenplay
 from script_to_film.domain import screenplay
-from script_to_film.domain.errors import ConfigurationError, InvalidInputError
-from script_to_film.writer import (
+from script_to_film.domain.errors import ConfigurationError, InvalidInputError, RetiredModelError
+from script_to_film.domain.screenwriting import (
     DEFAULT_CLAUDE_MODEL,
     MAX_OUTPUT_TOKENS,
     MODEL_ENV,
-    RetiredModelError,
     WriteRequest,
     clean_fountain,
     max_tokens_for,
@@ -28,7 +28,6 @@ from script_to_film.writer import (
     scene_target,
     system_prompt,
     user_prompt,
-    write_screenplay,
 )
 from stf import cli
 

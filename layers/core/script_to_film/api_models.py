@@ -67,7 +67,7 @@ class ScriptCreate(_Request):
 
 
 class ScriptGenerate(_Request):
-    """An idea for Claude to write a screenplay from (the writer's bounds: `writer.WriteRequest`)."""
+    """An idea for Claude to write a screenplay from (the writer's bounds: `screenwriting.WriteRequest`)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

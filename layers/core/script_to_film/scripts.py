@@ -21,13 +21,14 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from script_to_film.adapters.claude import write_screenplay
 from script_to_film.domain import breakdown
 from script_to_film.domain.breakdown import StoredBreakdown
-from script_to_film.domain.errors import ConfigurationError, InvalidInputError
+from script_to_film.domain.errors import ConfigurationError, InvalidInputError, WriterError
 from script_to_film.domain.limits import MAX_SCRIPT_SCENES
 from script_to_film.domain.models import ScriptRecord, ScriptStatus
+from script_to_film.domain.screenwriting import WriteRequest, Written
 from script_to_film.store import FilmStore
-from script_to_film.writer import WriteRequest, WriterError, Written, write_screenplay
 
 DEFAULT_CLAIM_SECONDS: Final = 900
 """How long a claim lasts when the caller does not say: Lambda's longest run."""

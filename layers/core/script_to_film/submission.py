@@ -178,7 +178,7 @@ def account_limits(options: VideoOptions, prepared: Plan, *, cap: int | None = N
     """Ask the provider's account what it allows this film (the preflight, before anything is
     stored or paid for): its concurrency, or `InsufficientCreditsError` / `DailyAllowanceError`.
     `cap` is the most scenes at once the caller allows (default `STF_<PROVIDER>_CONCURRENCY`)."""
-    from script_to_film.providers import get_provider
+    from script_to_film.adapters.providers.registry import get_provider
 
     model = prepared.shots[0].model
     keyframe = options.keyframe or catalog.get_model(model).needs_keyframe

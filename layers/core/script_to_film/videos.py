@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from script_to_film import paging
+from script_to_film.adapters.providers.registry import available_providers, get_provider
 from script_to_film.api_models import (
     SCENE_PAGE_BYTES,
     SCENE_PAGE_DEFAULT,
@@ -32,7 +33,6 @@ from script_to_film.domain import catalog, cost
 from script_to_film.domain.errors import InvalidInputError, InvalidOptionError, UnknownModelError
 from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptStatus, VideoRecord, VideoStatus
 from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
-from script_to_film.providers import available_providers, get_provider
 from script_to_film.store import PRESIGNED_URL_MAX_SECONDS, FilmStore
 from script_to_film.submission import VideoOptions, start_video
 from script_to_film.workflow import end_scene, scene_execution_name

@@ -16,16 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from script_to_film.adapters.providers.registry import get_provider
+from script_to_film.domain.errors import InvalidClipError, MediaError, NoOutputError, TransientProviderError
 from script_to_film.domain.models import LeftOut, SceneStatus, VideoRecord, VideoStatus
+from script_to_film.domain.ports import ProviderTask, TaskState, VideoProvider
 from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
-from script_to_film.providers import get_provider
-from script_to_film.providers.base import (
-    NoOutputError,
-    ProviderTask,
-    TaskState,
-    TransientProviderError,
-    VideoProvider,
-)
 from script_to_film.store import (
     FilmStore,
     NotFoundError,
@@ -369,8 +364,8 @@ class FilmWorkflow:
         import tempfile
         from pathlib import Path
 
-        from script_to_film import media
-        from script_to_film.download import DownloadError
+        from script_to_film.adapters import media
+        from script_to_film.domain.errors import DownloadError
 
         state = SceneState.model_validate(event)
         progress = state.task
@@ -387,7 +382,7 @@ class FilmWorkflow:
         failures: tuple[tuple[type[Exception], str], ...] = (
             (NoOutputError, "NO_OUTPUT"),
             (DownloadError, "DOWNLOAD"),
-            (media.InvalidClipError, "INVALID_CLIP"),
+            (InvalidClipError, "INVALID_CLIP"),
         )
         try:
             with tempfile.TemporaryDirectory(prefix="stf-clip-") as work:
@@ -458,7 +453,7 @@ class FilmWorkflow:
         import tempfile
         from pathlib import Path
 
-        from script_to_film import media
+        from script_to_film.adapters import media
 
         film = FilmInput.model_validate(event)
         video = self.store.get_video(film.video_id)
@@ -473,7 +468,7 @@ class FilmWorkflow:
                 try:
                     self.store.download_file(str(scene.clip_key), path)
                     media.probe(path)
-                except (NotFoundError, media.MediaError) as error:
+                except (NotFoundError, MediaError) as error:
                     result.left_out.append(
                         LeftOut(scene=scene.number, reason=str(error)[:FAILURE_TEXT_LIMIT])
                     )
@@ -485,7 +480,7 @@ class FilmWorkflow:
             out = Path(work) / "film.mp4"
             try:
                 stitched = media.stitch([path for _, path in clips], out)
-            except media.MediaError as error:
+            except MediaError as error:
                 result.failure = f"the clips could not be stitched into a film: {error}"[:FAILURE_TEXT_LIMIT]
                 return result.model_dump(mode="json")
             self.store.upload_file(film_key(video.id), out)

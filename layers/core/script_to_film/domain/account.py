@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,34 +33,10 @@ from script_to_film.domain.errors import (
     ConfigurationError,
     DailyAllowanceError,
     InsufficientCreditsError,
+    ProviderError,
     ProviderRefusedError,
 )
-from script_to_film.providers.base import AccountReporter, ProviderError
-
-LimitSource = Literal["provider", "configured"]
-"""`provider`: the provider's account said so just now; `configured`: this project's settings."""
-
-
-class AccountLimits(BaseModel):
-    """What one model of a provider account allows. None means no limit, or not known."""
-
-    model_config = ConfigDict(frozen=True)
-
-    provider: str
-    model: str
-    max_concurrent: int | None
-    daily_limit: int | None
-    daily_used: int | None
-    credit_balance: float | None
-    source: LimitSource
-    note: str | None = None
-
-    @property
-    def daily_left(self) -> int | None:
-        """Generations left in the rolling 24 hours, or None when there is no known limit."""
-        if self.daily_limit is None:
-            return None
-        return max(0, self.daily_limit - (self.daily_used or 0))
+from script_to_film.domain.ports import AccountLimits, AccountReporter, LimitSource
 
 
 class RunLimits(BaseModel):

@@ -65,3 +65,74 @@ class ConfigurationError(ScriptToFilmError):
 class ProviderRefusedError(InvalidInputError):
     """The provider refused the account itself (its API key) before the film started: nothing was
     made or paid for (HTTP 422, CLI exit 2)."""
+
+
+# Providers, media and downloads ------------------------------------------------------------
+
+
+class ProviderError(ScriptToFilmError):
+    """A provider call failed."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransientProviderError(ProviderError):
+    """Worth resubmitting a bounded number of times (INTERNAL.*, 5xx, connection errors)."""
+
+
+class PermanentProviderError(ProviderError):
+    """Never resubmitted (SAFETY.*, validation, daily cap reached, bad key)."""
+
+
+class NoOutputError(PermanentProviderError):
+    """The provider reports the task SUCCEEDED but gives no clip to fetch (NO_OUTPUT); it was
+    still billed."""
+
+
+class MediaError(ScriptToFilmError):
+    """ffmpeg failed, or a clip cannot be read or joined."""
+
+    def __init__(self, message: str, *, stderr_tail: str = "") -> None:
+        super().__init__(f"{message}: {stderr_tail}" if stderr_tail else message)
+        self.stderr_tail = stderr_tail
+
+
+class InvalidClipError(MediaError):
+    """A clip that cannot count: not a video, of the wrong length, or cut short (INVALID_CLIP)."""
+
+
+class DownloadError(ScriptToFilmError):
+    """A clip could not be fetched, or was refused (the workflow's failure code DOWNLOAD)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+# The screenplay writer ------------------------------------------------------------------------
+
+
+class WriterError(ScriptToFilmError):
+    """The screenplay could not be written."""
+
+
+class WriterUnavailableError(WriterError):
+    """The Anthropic API is overloaded, rate limited or unreachable, after the SDK's retries."""
+
+
+class WriterOutputError(WriterError):
+    """Claude answered, but not with a screenplay that breaks down into scenes, even after the repair."""
+
+
+class WriterRefusedError(WriterError, InvalidInputError):
+    """Claude declined to write this screenplay (stop reason `refusal`): change the prompt."""
+
+
+class WriterRequestError(WriterError, InvalidInputError):
+    """The Anthropic API refused the request itself (an unknown model, a malformed request)."""
+
+
+class RetiredModelError(WriterError, InvalidInputError):
+    """The model asked for is at or past its end of life."""

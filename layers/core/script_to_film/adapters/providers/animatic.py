@@ -16,15 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from script_to_film import media
-from script_to_film.domain.account import AccountLimits
+from script_to_film.adapters import media
+from script_to_film.domain.errors import MediaError, PermanentProviderError, TransientProviderError
 from script_to_film.domain.models import SceneJob
-from script_to_film.providers.base import (
-    PermanentProviderError,
-    ProviderTask,
-    TaskState,
-    TransientProviderError,
-)
+from script_to_film.domain.ports import AccountLimits, ProviderTask, TaskState
 
 _TASK_ID = re.compile(r"animatic-(\d{1,15})-([0-9a-f]{32})")
 
@@ -74,7 +69,7 @@ class AnimaticProvider:
         """Check that the shot can be rendered and return a task id; nothing is rendered yet."""
         try:
             media.frame_size(job.shot.ratio)
-        except media.MediaError as exc:
+        except MediaError as exc:
             raise PermanentProviderError(str(exc), code="INPUT.RATIO") from exc
         if job.shot.duration <= 0:
             raise PermanentProviderError(
@@ -102,7 +97,7 @@ class AnimaticProvider:
             clip = Path(work) / f"scene_{job.scene.number:03d}.mp4"
             try:
                 media.render_animatic(job.scene, job.shot, clip)
-            except media.MediaError as exc:
+            except MediaError as exc:
                 # The job was checked at submit, so a failure here is the machine's (disk, time).
                 raise TransientProviderError(str(exc), code="RENDER") from exc
             with clip.open("rb") as stream:

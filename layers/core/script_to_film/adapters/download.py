@@ -39,7 +39,7 @@ import httpcore
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from script_to_film.domain.errors import ScriptToFilmError
+from script_to_film.domain.errors import DownloadError
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -61,14 +61,6 @@ Resolver = Callable[[str, int], Sequence[tuple[Any, ...]]]
 """`socket.getaddrinfo` or a stand-in: `(host, port)` to entries whose last item is the sockaddr."""
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class DownloadError(ScriptToFilmError):
-    """A clip could not be fetched, or was refused (the workflow's failure code DOWNLOAD)."""
-
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 def _normal_host(host: str) -> str:

@@ -1,4 +1,4 @@
-"""Video providers behind one small protocol (`base.VideoProvider`), looked up by name.
+"""Video providers behind one small protocol (`domain.ports.VideoProvider`), looked up by name.
 
 Provider modules are imported only when asked for, so a polling Lambda loads just the provider
 it polls (the Runway SDK alone costs a quarter of a second of cold start).
@@ -10,14 +10,14 @@ import os
 from collections.abc import Callable
 
 from script_to_film.domain.errors import UnknownModelError
-from script_to_film.providers.base import VideoProvider
+from script_to_film.domain.ports import VideoProvider
 
 ProviderFactory = Callable[[], VideoProvider]
 
 
 def _animatic() -> VideoProvider:
+    from script_to_film.adapters.providers.animatic import DEFAULT_CONCURRENCY, AnimaticProvider
     from script_to_film.domain.account import configured_concurrency
-    from script_to_film.providers.animatic import DEFAULT_CONCURRENCY, AnimaticProvider
 
     # A simulated render time, so the local stack's Wait loop and progress display have work to show.
     return AnimaticProvider(
@@ -27,7 +27,7 @@ def _animatic() -> VideoProvider:
 
 
 def _runway() -> VideoProvider:
-    from script_to_film.providers.runway import RunwayProvider
+    from script_to_film.adapters.providers.runway import RunwayProvider
 
     # The SDK client, and the API key it carries, are made at the first call, not here.
     return RunwayProvider()

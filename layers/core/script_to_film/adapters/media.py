@@ -40,10 +40,9 @@ from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
-from pydantic import BaseModel, ConfigDict
-
-from script_to_film.domain.errors import ScriptToFilmError
+from script_to_film.domain.errors import InvalidClipError, MediaError
 from script_to_film.domain.models import DialogueLine, Scene, Shot
+from script_to_film.domain.ports import ClipInfo, StitchResult
 
 FPS = 24
 MAX_LONG_SIDE = 1280
@@ -58,77 +57,10 @@ _MP4 = ("-movflags", "+faststart", "-f", "mp4")
 _STDERR_LINES = 8
 
 
-class MediaError(ScriptToFilmError):
-    """ffmpeg failed, or a clip cannot be read or joined."""
-
-    def __init__(self, message: str, *, stderr_tail: str = "") -> None:
-        super().__init__(f"{message}: {stderr_tail}" if stderr_tail else message)
-        self.stderr_tail = stderr_tail
-
-
-class InvalidClipError(MediaError):
-    """A clip that cannot count: not a video, of the wrong length, or cut short (INVALID_CLIP)."""
-
-
 CLIP_DURATION_TOLERANCE_SECONDS = 0.5
 CLIP_DURATION_TOLERANCE_SHARE = 0.05
 """A clip may be this much (0.5 s plus 5 %) longer or shorter than asked: providers round to
 their frame rate and encoders pad the last frame, but a clip cut short is refused."""
-
-
-class ClipInfo(BaseModel):
-    """What `ffmpeg -i` says about a clip's first video and first audio stream."""
-
-    model_config = ConfigDict(frozen=True)
-
-    duration: float
-    width: int
-    height: int
-    fps: float
-    video_codec: str
-    video_profile: str | None = None
-    pixel_format: str
-    colour: str | None = None
-    """Range and colour space as ffmpeg prints them (`tv, bt709`), when tagged."""
-    sample_aspect_ratio: str | None = None
-    video_config_digest: str | None = None
-    """Digest of the MP4 decoder configuration (H.264 SPS/PPS); None for other containers."""
-    audio_codec: str | None = None
-    audio_profile: str | None = None
-    audio_sample_rate: int | None = None
-    audio_channels: int | None = None
-
-    @property
-    def stream_signature(self) -> str:
-        """Equal for two clips exactly when the concat demuxer may join them with stream copy."""
-        video = "/".join(
-            str(part)
-            for part in (
-                self.video_codec,
-                self.video_profile,
-                self.pixel_format,
-                self.colour,
-                f"{self.width}x{self.height}",
-                self.sample_aspect_ratio,
-                f"{self.fps:g}fps",
-                self.video_config_digest,
-            )
-        )
-        if self.audio_codec is None:
-            return f"{video}|no-audio"
-        audio = f"{self.audio_codec}/{self.audio_profile}/{self.audio_sample_rate}Hz/{self.audio_channels}ch"
-        return f"{video}|{audio}"
-
-
-class StitchResult(BaseModel):
-    """A stitched film and how it was made."""
-
-    output: Path
-    clip_count: int
-    reencoded: list[int]
-    """Positions (0-based, in the order given) of the clips that were re-encoded before joining."""
-    duration: float
-    elapsed_seconds: float
 
 
 # Rendering ------------------------------------------------------------------------------------

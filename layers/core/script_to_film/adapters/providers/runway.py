@@ -58,21 +58,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from script_to_film import secrets
+from script_to_film.adapters import secrets
+from script_to_film.adapters.download import DropQueryStrings
 from script_to_film.domain import catalog
-from script_to_film.domain.account import AccountLimits
 from script_to_film.domain.catalog import Endpoint, VideoModel
-from script_to_film.domain.errors import InvalidInputError
-from script_to_film.domain.models import SceneJob
-from script_to_film.download import DropQueryStrings
-from script_to_film.providers.base import (
+from script_to_film.domain.errors import (
+    InvalidInputError,
     NoOutputError,
     PermanentProviderError,
     ProviderError,
-    ProviderTask,
-    TaskState,
     TransientProviderError,
 )
+from script_to_film.domain.models import SceneJob
+from script_to_film.domain.ports import AccountLimits, ProviderTask, TaskState
 from script_to_film.store import SubmitInDoubtError
 
 if TYPE_CHECKING:
@@ -691,7 +689,7 @@ class RunwayProvider:
     @contextmanager
     def open_output(self, task: ProviderTask, job: SceneJob) -> Iterator[BinaryIO]:
         """The finished clip as a stream, from a URL read from Runway just now (they expire)."""
-        from script_to_film.download import open_download
+        from script_to_film.adapters.download import open_download
 
         keyframe = KeyframeTask.parse(task.id)
         video_task = task.id if keyframe is None else keyframe.video_task
