@@ -126,7 +126,7 @@ def bench_film(rows: list[tuple[str, str, str]]) -> None:
     for label, concurrency in (("parallel", SCENES), ("sequential", 1)):
         with LocalStack({"STF_ANIMATIC_LATENCY_SECONDS": str(PROVIDER_LATENCY_SECONDS)}) as stack:
             start = time.perf_counter()
-            video = start_video(stack.store, nine_scene_screenplay(), options, max_concurrency=concurrency)
+            video = start_video(stack.backend, nine_scene_screenplay(), options, max_concurrency=concurrency)
             final = stack.wait(video, interval=0.1)
             walls[label] = time.perf_counter() - start
             assert final.status.value == "SUCCEEDED", final.status
@@ -164,7 +164,7 @@ def bench_runway(rows: list[tuple[str, str, str]]) -> None:
             with LocalStack(fake.env()) as stack:
                 start = time.perf_counter()
                 video = start_video(
-                    stack.store, nine_scene_screenplay(), options, max_concurrency=concurrency
+                    stack.backend, nine_scene_screenplay(), options, max_concurrency=concurrency
                 )
                 final = stack.wait(video, interval=0.1)
                 walls[label] = time.perf_counter() - start

@@ -73,15 +73,16 @@ from script_to_film.domain.errors import (
     InsufficientCreditsError,
     InvalidInputError,
     InvalidOptionError,
+    InvalidPageTokenError,
     NoScenesError,
+    NotFoundError,
     NotTextError,
     ProviderRefusedError,
     ScreenplayTooLargeError,
     ScriptToFilmError,
     UnknownModelError,
 )
-from script_to_film.lambda_runtime import logger, metrics, tracer, workflow
-from script_to_film.store import FilmStore, InvalidPageTokenError, NotFoundError
+from script_to_film.runtime import backend, logger, metrics, tracer
 from script_to_film.submission import (
     RunTooLongError,
     TooManyPollsError,
@@ -117,10 +118,6 @@ app.configure_openapi(
     ),
 )
 app.enable_swagger(path=f"{API}/swagger", title="Script-to-Film API", version=__version__)
-
-
-def store() -> FilmStore:
-    return workflow().store
 
 
 _S = HTTPStatus
@@ -215,7 +212,7 @@ def _base_path() -> str:
     ),
 )
 def create_script(script: Annotated[ScriptCreate, Body()]) -> Response[ScriptDetail]:
-    created = library.create(store(), script)
+    created = library.create(backend(), script)
     return Response(
         status_code=HTTPStatus.CREATED,
         content_type=content_types.APPLICATION_JSON,
@@ -234,7 +231,7 @@ def create_script(script: Annotated[ScriptCreate, Body()]) -> Response[ScriptDet
     responses=_responses(_S.ACCEPTED, ScriptDetail, *_WITH_BODY, links=_SCRIPT_LINKS),
 )
 def generate_script(request: Annotated[ScriptGenerate, Body()]) -> Response[ScriptDetail]:
-    requested = library.request_written(store(), request)
+    requested = library.request_written(backend(), request)
     return Response(
         status_code=HTTPStatus.ACCEPTED,
         content_type=content_types.APPLICATION_JSON,
@@ -254,7 +251,7 @@ def list_scripts(
     limit: Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
     next_token: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
 ) -> ScriptPage:
-    return library.page(store(), limit, next_token)
+    return library.page(backend(), limit, next_token)
 
 
 @app.get(
@@ -277,7 +274,7 @@ def get_script(
         ),
     ] = DEFAULT_MODEL,
 ) -> ScriptDetail:
-    return library.detail(store(), script_id, model=model)
+    return library.detail(backend(), script_id, model=model)
 
 
 @app.get(
@@ -293,7 +290,7 @@ def list_script_scenes(
     limit: Annotated[int, Query(ge=1, le=SCENE_PAGE_MAX)] = SCENE_PAGE_DEFAULT,
     next_token: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
 ) -> ScenePage:
-    return library.scenes(store(), script_id, limit, next_token)
+    return library.scenes(backend(), script_id, limit, next_token)
 
 
 @app.get(
@@ -311,7 +308,7 @@ def get_script_content(
     script_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
 ) -> Response[str]:
     return Response(
-        status_code=HTTPStatus.OK, content_type=_PLAIN_TEXT, body=library.content(store(), script_id)
+        status_code=HTTPStatus.OK, content_type=_PLAIN_TEXT, body=library.content(backend(), script_id)
     )
 
 
@@ -371,17 +368,17 @@ def _start_video(submission: dict[str, Any]) -> dict[str, Any]:
     video_id = None
     if "key" in submission:
         video_id = videos.idempotent_video_id(submission["caller"], submission["key"])
-    existing = videos.made_by(store(), request, video_id) if video_id else None
+    existing = videos.made_by(backend(), request, video_id) if video_id else None
     if existing is not None:
         app.context["idempotent_replay"] = True
-        return videos.detail(store(), existing).model_dump(mode="json")
-    video = videos.start(store(), request, video_id=video_id)
+        return videos.detail(backend(), existing).model_dump(mode="json")
+    video = videos.start(backend(), request, video_id=video_id)
     metrics.add_metric(name="VideosStarted", unit=MetricUnit.Count, value=1)
     # Flushed here rather than by `log_metrics` on the handler: most requests start no video, and
     # the decorator warns about every invocation that published nothing.
     metrics.flush_metrics()
     logger.info("video started", video_id=video.id, provider=video.provider, scenes=video.scene_count)
-    return videos.detail(store(), video).model_dump(mode="json")
+    return videos.detail(backend(), video).model_dump(mode="json")
 
 
 def _caller() -> str:
@@ -394,7 +391,7 @@ def _replayed(response: Any, idempotent_data: DataRecord) -> Any:
     """A repeat gets the same video as it is now, not as it was when first started: a client that
     retries after a while sees the progress made since (and URLs that have not expired)."""
     app.context["idempotent_replay"] = True
-    return videos.detail(store(), store().get_video(response["id"])).model_dump(mode="json")
+    return videos.detail(backend(), backend().videos.get(response["id"])).model_dump(mode="json")
 
 
 _IDEMPOTENCY = IdempotencyConfig(
@@ -435,7 +432,7 @@ def list_videos(
     limit: Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
     next_token: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
 ) -> VideoPage:
-    return videos.page(store(), limit, next_token)
+    return videos.page(backend(), limit, next_token)
 
 
 @app.get(
@@ -448,7 +445,7 @@ def list_videos(
 def get_video(
     video_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
 ) -> VideoDetail:
-    return videos.detail(store(), store().get_video(video_id))
+    return videos.detail(backend(), backend().videos.get(video_id))
 
 
 @app.get(
@@ -463,7 +460,7 @@ def list_video_scenes(
     limit: Annotated[int, Query(ge=1, le=SCENE_PAGE_MAX)] = SCENE_PAGE_DEFAULT,
     next_token: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
 ) -> VideoScenePage:
-    return videos.scenes(store(), video_id, limit, next_token)
+    return videos.scenes(backend(), video_id, limit, next_token)
 
 
 @app.post(
@@ -477,7 +474,7 @@ def list_video_scenes(
 def cancel_video(
     video_id: Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)],
 ) -> VideoDetail:
-    return videos.detail(store(), videos.cancel(store(), video_id))
+    return videos.detail(backend(), videos.cancel(backend(), video_id))
 
 
 # Errors: every answer that is not a success is made here ---------------------------------------

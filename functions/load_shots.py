@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from script_to_film.lambda_runtime import logger, tracer, transient_aws_errors, workflow
+from script_to_film.runtime import logger, tracer, transient_aws_errors, workflow
 
 
 @logger.inject_lambda_context(correlation_id_path="video_id", clear_state=True)

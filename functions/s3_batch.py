@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from script_to_film.batch import handle_event, store_from_env
-from script_to_film.lambda_runtime import logger, tracer
+from script_to_film.batch import handle_event
+from script_to_film.runtime import backend, logger, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].s3.object.key", clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result = handle_event(
-        event, store_from_env(), remaining_seconds=context.get_remaining_time_in_millis() / 1000
-    )
+    result = handle_event(event, backend(), remaining_seconds=context.get_remaining_time_in_millis() / 1000)
     for batch in result.batches:
         logger.info(
             "batch delivered",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from script_to_film.lambda_runtime import logger, tracer, workflow
+from script_to_film.runtime import backend, logger, tracer
 from script_to_film.scripts import generate_script
 
 
@@ -16,7 +16,7 @@ from script_to_film.scripts import generate_script
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The claim on the script lasts exactly as long as this invocation may run.
     lease_seconds = math.ceil(context.get_remaining_time_in_millis() / 1000)
-    script = generate_script(workflow().store, event, lease_seconds=lease_seconds)
+    script = generate_script(backend(), event, lease_seconds=lease_seconds)
     logger.info(
         "writer finished", status=script.status, scene_count=script.scene_count, failure=script.failure
     )

@@ -25,7 +25,7 @@ LAYER_BUILD_DIR: Final = REPO_ROOT / "build" / "layers"
 
 STACK_NAME: Final = "ScriptToFilm"
 SERVICE_NAME: Final = "script-to-film"
-"""POWERTOOLS_SERVICE_NAME: the service name `script_to_film.lambda_runtime` logs and traces under."""
+"""POWERTOOLS_SERVICE_NAME: the service name `script_to_film.runtime` logs and traces under."""
 METRICS_NAMESPACE: Final = "ScriptToFilm"
 
 # Lambda runtime and architecture ------------------------------------------------------------------

@@ -41,8 +41,8 @@ from script_to_film.batch import (
     s3_notification,
 )
 from script_to_film.domain.errors import InvalidInputError
+from script_to_film.domain.keys import batch_record_key, batch_summary_key
 from script_to_film.domain.models import BatchItemState, VideoRecord
-from script_to_film.store import batch_record_key, batch_summary_key
 from script_to_film.submission import VideoOptions, prepare
 from stf.report import BatchProgress, batch_table
 from stf.usage import read_input_file
@@ -85,7 +85,7 @@ def run_batch(args: argparse.Namespace) -> int:
         deliveries = [deliver(stack, upload, options, BATCH_FUNCTION) for upload in uploads]
         batch_ids = [batch.batch_id for delivery in deliveries for batch in delivery.batches]
         names = _video_names(stack, batch_ids)
-        videos = [stack.store.get_video(video_id) for video_id in names]
+        videos = [stack.backend.videos.get(video_id) for video_id in names]
         with BatchProgress(videos, names) as progress:
             finals = wait_all(stack, videos, on_progress=progress.update)
         folders = {video.id: stack.export(video, args.out) for video in finals}
@@ -165,7 +165,7 @@ def deliver(
     stack: LocalStack, upload: _Upload, options: Mapping[str, Any], function_name: str
 ) -> DeliveryResult:
     """Upload the file (and what it lists), then hand the trigger the event S3 would send."""
-    s3, bucket = stack.store.s3, stack.store.bucket
+    s3, bucket = stack.backend.aws.s3, stack.backend.aws.bucket
     for key, body in upload.listed.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     response = s3.put_object(
@@ -191,7 +191,7 @@ def _video_names(stack: LocalStack, batch_ids: Sequence[str]) -> dict[str, str]:
     return {
         item.video_id: item.name
         for batch_id in batch_ids
-        for item in stack.store.get_batch(batch_id).items
+        for item in stack.backend.batches.get(batch_id).items
         if item.video_id and item.state is BatchItemState.STARTED
     }
 
@@ -212,7 +212,7 @@ def wait_all(
             if video.id in ended:
                 continue
             status = stack.execution_status(str(video.execution_arn))
-            current = stack.store.get_video(video.id)
+            current = stack.backend.videos.get(video.id)
             on_progress(current)
             if status != "RUNNING":
                 ended[video.id] = current
@@ -225,10 +225,10 @@ def wait_all(
 
 def _export_batch(stack: LocalStack, batch_id: str, out: Path) -> BatchSummary:
     """Write the batch's record and summary to `out/<batch_id>/`."""
-    summary = BatchSummary.model_validate(stack.store.get_json(batch_summary_key(batch_id)))
+    summary = BatchSummary.model_validate(stack.backend.objects.get_json(batch_summary_key(batch_id)))
     folder = out / batch_id
     folder.mkdir(parents=True, exist_ok=True)
-    record = stack.store.get_json(batch_record_key(batch_id))
+    record = stack.backend.objects.get_json(batch_record_key(batch_id))
     (folder / "batch.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     (folder / "summary.json").write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return summary

@@ -50,7 +50,7 @@ def run_command(args: argparse.Namespace) -> int:
     interrupted = threading.Event()
     with LocalStack() as stack:
         with _ctrl_c_sets(interrupted):
-            video = start_video(stack.store, source, options)
+            video = start_video(stack.backend, source, options)
             with report.RunProgress(video) as progress:
                 final = stack.wait(video, on_progress=progress.update, stop=interrupted)
         if interrupted.is_set():
@@ -91,8 +91,8 @@ def _cancel_and_settle(stack: LocalStack, video: VideoRecord) -> VideoRecord:
 
     # A video that ended meanwhile keeps all it made; one that will not stop keeps what there is.
     with suppress(videos.VideoFinishedError):
-        videos.cancel(stack.store, video.id)
+        videos.cancel(stack.backend, video.id)
     with suppress(TimeoutError):
         stack.wait(video, timeout=SETTLE_SECONDS)
     stack.wait_for_handlers(SETTLE_SECONDS)
-    return stack.store.get_video(video.id)
+    return stack.backend.videos.get(video.id)

@@ -34,7 +34,7 @@ from infra.constructs.nag import acknowledge_wildcard_resource
 
 _PITR = dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)
 
-# The bucket's layout (`script_to_film.store`), as key patterns to grant on.
+# The bucket's layout (`script_to_film.domain.keys`), as key patterns to grant on.
 SCRIPTS = "scripts/*"
 JOBS = "videos/*/jobs/*"
 CLIPS = "videos/*/scene_*.mp4"

@@ -27,8 +27,10 @@ from moto.core.config import DefaultConfig
 
 from infra.local.lambda_dispatch import LambdaRegistry, deploy_functions, dispatch_lambdas
 from infra.local.moto_lock import serialise_moto
+from script_to_film.adapters.aws import AwsSettings
+from script_to_film.adapters.backend import AwsBackend
+from script_to_film.domain.keys import clip_key, film_key
 from script_to_film.domain.models import VideoRecord
-from script_to_film.store import FilmStore, StoreSettings, clip_key, film_key
 from script_to_film.workflow import build_manifest
 
 STATE_MACHINES_DIR = Path(__file__).resolve().parents[1] / "statemachine"
@@ -146,7 +148,7 @@ def _patched_environ(
 
 
 class LocalStack:
-    """`with LocalStack() as stack:` — a running application; `stack.store` is its storage."""
+    """`with LocalStack() as stack:` — a running application; `stack.backend` is its storage."""
 
     def __init__(
         self,
@@ -164,7 +166,7 @@ class LocalStack:
         self._ended: dict[str, threading.Event] = {}
         self.state_machine_arn = ""
         self.scene_state_machine_arn = ""
-        self.store: FilmStore
+        self.backend: AwsBackend
         self.lambdas: LambdaRegistry
 
     def __enter__(self) -> LocalStack:
@@ -188,11 +190,11 @@ class LocalStack:
 
         from infra.local.execution_events import watch_execution_ends
         from infra.local.sfn_engine import faithful_child_executions
-        from script_to_film import lambda_runtime
+        from script_to_film import runtime
 
         # The handlers' logger is made once per process, maybe before this environment was set;
         # stdout belongs to the CLI (`--json`), so handlers log only from the configured level up.
-        lambda_runtime.logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
+        runtime.logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         # moto logs every caught task failure as an ERROR with a state dump; the scene records say it better.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         # Before moto starts and until it has stopped: no call into moto races another.
@@ -230,10 +232,10 @@ class LocalStack:
             "STF_SCENE_STATE_MACHINE_ARN": self.scene_state_machine_arn,
         }
         self._exit.enter_context(_patched_environ(machines))
-        self.store = FilmStore(StoreSettings.from_env(), session=session)
-        # Handlers build their workflow from the environment at first use: start each stack afresh.
-        lambda_runtime.workflow.cache_clear()
-        self._exit.callback(lambda_runtime.workflow.cache_clear)
+        self.backend = AwsBackend(AwsSettings.from_env(), session=session)
+        # Handlers build their backend from the environment at first use: start each stack afresh.
+        runtime.reset()
+        self._exit.callback(runtime.reset)
         self._dispatch = self._exit.enter_context(dispatch_lambdas(registry))
         self._exit.enter_context(watch_execution_ends(self._execution_ended))
         self.sfn = sfn
@@ -339,7 +341,7 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         while True:
             status = self.execution_status(video.execution_arn)
-            current = self.store.get_video(video.id)
+            current = self.backend.videos.get(video.id)
             if on_progress is not None:
                 on_progress(current)
             if status != "RUNNING":
@@ -349,7 +351,7 @@ class LocalStack:
                 for child in self.scene_executions(video.id).values():
                     if self.execution_status(child) != "RUNNING":
                         self._ended_event(child).wait(EXECUTION_END_SECONDS)
-                return self.store.get_video(video.id)
+                return self.backend.videos.get(video.id)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {video.execution_arn} still running after {timeout:.0f} s")
             if stop.wait(interval):
@@ -394,11 +396,11 @@ class LocalStack:
         target.mkdir(parents=True, exist_ok=True)
         for scene in video.scenes:
             if scene.clip_key:
-                self.store.download_file(
+                self.backend.objects.download_file(
                     clip_key(video.id, scene.number), target / f"scene_{scene.number:03d}.mp4"
                 )
         if video.film_key:
-            self.store.download_file(film_key(video.id), target / "film.mp4")
+            self.backend.objects.download_file(film_key(video.id), target / "film.mp4")
         manifest = build_manifest(video, execution=video.execution_arn)
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         return target

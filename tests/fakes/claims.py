@@ -1,11 +1,11 @@
-"""Once-only claims in memory, with `FilmStore.claim_once`'s answers, for provider tests that run
-without the local stack."""
+"""Once-only claims in memory, with `ClaimRepository.claim_once`'s answers (the `Claims` port),
+for provider tests that run without the local stack."""
 
 from __future__ import annotations
 
 import threading
 
-from script_to_film.store import SubmitInDoubtError
+from script_to_film.domain.errors import SubmitInDoubtError
 
 
 class MemoryClaims:

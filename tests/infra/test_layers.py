@@ -106,7 +106,7 @@ def test_a_changed_requirements_file_gets_a_fresh_layer_folder(
 def test_the_core_layer_is_the_package_under_python(tmp_path: Path) -> None:
     package = layers.copy_core(tmp_path / "python")
     assert package == tmp_path / "python" / "script_to_film"
-    assert (package / "store.py").is_file() and (package / "py.typed").is_file()
+    assert (package / "domain" / "screenplay.py").is_file() and (package / "py.typed").is_file()
     assert list(package.glob("adapters/fonts/*.ttf")), "the animatic's fonts travel with the code"
     assert not list(package.rglob("__pycache__")) and not list(package.rglob("*.egg-info"))
     assert [path.name for path in (tmp_path / "python").iterdir()] == ["script_to_film"], "nothing else"

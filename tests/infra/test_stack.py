@@ -217,7 +217,7 @@ def test_the_films_bucket_logs_versions_expires_and_notifies_the_batch(resources
 
 
 def test_the_films_table_is_what_the_store_expects(template: Template) -> None:
-    from script_to_film.store import BY_KIND_INDEX as STORE_INDEX
+    from script_to_film.adapters.dynamo import BY_KIND_INDEX as STORE_INDEX
 
     assert STORE_INDEX == BY_KIND_INDEX
     template.has_resource_properties(
@@ -398,7 +398,7 @@ def test_every_function_is_made_by_the_factory_the_same_way(resources: dict[str,
 
 
 def test_the_service_name_is_the_one_the_handlers_log_under() -> None:
-    from script_to_film.lambda_runtime import SERVICE
+    from script_to_film.runtime import SERVICE
 
     assert SERVICE == SERVICE_NAME
 

@@ -26,8 +26,14 @@ from functions import api
 from infra.local.server import api_gateway_event, lambda_context
 from infra.local.stack import WRITER_FUNCTION, LocalStack
 from script_to_film.domain.limits import MAX_RESPONSE_BYTES
-from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptRecord, VideoRecord, VideoStatus
-from script_to_film.store import now_iso
+from script_to_film.domain.models import (
+    SceneRecord,
+    SceneStatus,
+    ScriptRecord,
+    VideoRecord,
+    VideoStatus,
+    now_iso,
+)
 
 CORPUS = Path(__file__).with_name("adversarial")
 LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -43,7 +49,9 @@ def stack() -> Iterator[LocalStack]:
     with LocalStack() as running:
         running.lambdas.register(WRITER_FUNCTION, lambda event, context: None)
         script = ScriptRecord(id=SCRIPT_ID, title="Target", scene_count=2, created_at=now_iso())
-        running.store.put_script(script, "INT. KITCHEN - NIGHT\n\nA kettle.\n\nEXT. GARDEN - DAY\n\nBirds.\n")
+        running.backend.scripts.put(
+            script, "INT. KITCHEN - NIGHT\n\nA kettle.\n\nEXT. GARDEN - DAY\n\nBirds.\n"
+        )
         video = VideoRecord(
             id=VIDEO_ID,
             script_id=SCRIPT_ID,
@@ -68,7 +76,7 @@ def stack() -> Iterator[LocalStack]:
                 for n in (1, 2)
             ],
         )
-        running.store.create_video(video, [])
+        running.backend.videos.create(video, [])
         yield running
 
 

@@ -26,9 +26,8 @@ from infra.local.stack import WRITER_FUNCTION, LocalStack
 from script_to_film import __version__, videos
 from script_to_film.adapters import media
 from script_to_film.adapters.providers.registry import register_provider, reset_providers
-from script_to_film.domain.limits import MAX_SCREENPLAY_BYTES
+from script_to_film.domain.limits import MAX_SCREENPLAY_BYTES, PRESIGNED_URL_MAX_SECONDS
 from script_to_film.domain.models import ScriptStatus
-from script_to_film.store import PRESIGNED_URL_MAX_SECONDS
 from tests.fakes.scripted_provider import ScriptedProvider
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,13 +74,13 @@ class Answer:
 class FakeWriter:
     """Stands in for the writer Lambda: records each event, then writes a fixed screenplay."""
 
-    store_of: Callable[[], Any]
+    backend_of: Callable[[], Any]
     events: list[dict[str, Any]] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.events.append(event)
-        self.store_of().finish_script(
+        self.backend_of().scripts.finish(
             event["script_id"], ScriptStatus.READY, text=WRITTEN, title="Tomorrow's Letter", scene_count=2
         )
         self.done.set()
@@ -104,7 +103,7 @@ def _fresh_providers() -> Iterator[None]:
 
 @pytest.fixture
 def writer(stack: LocalStack) -> FakeWriter:
-    fake = FakeWriter(lambda: stack.store)
+    fake = FakeWriter(lambda: stack.backend)
     stack.lambdas.register(WRITER_FUNCTION, fake)
     return fake
 
@@ -156,7 +155,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30) -> None:
 
 def finished(stack: LocalStack, video_id: str, timeout: float = 120) -> dict[str, Any]:
     """Wait for the video's execution to end, then GET the video."""
-    stack.wait(stack.store.get_video(video_id), timeout=timeout, interval=0.2)
+    stack.wait(stack.backend.videos.get(video_id), timeout=timeout, interval=0.2)
     answer = call("GET", f"/videos/{video_id}")
     assert answer.status == 200
     return dict(answer.body)
@@ -448,15 +447,15 @@ def test_a_script_still_being_written_cannot_be_filmed(stack: LocalStack) -> Non
 def test_a_writer_that_cannot_be_started_fails_the_script_not_silently(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from script_to_film import lambda_runtime
+    from script_to_film import runtime
 
     monkeypatch.setenv("STF_WRITER_FUNCTION", "NoSuchWriter")
-    lambda_runtime.workflow.cache_clear()
+    runtime.reset()
     try:
         answer = call("POST", "/scripts/generate", {"prompt": "A heist in a library"})
     finally:
         monkeypatch.undo()
-        lambda_runtime.workflow.cache_clear()
+        runtime.reset()
 
     assert answer.status == 500
     assert answer.body["error"] == "internal"
@@ -507,7 +506,8 @@ def test_a_film_is_made_end_to_end_and_its_url_downloads(stack: LocalStack, tmp_
     assert done["cost"] == {"estimated_usd": 0.0, "estimated_credits": 0.0, "credits": 0.0, "usd": 0.0}
     urls = [done["film_url"], *(scene["clip_url"] for scene in done["scenes"])]
     assert all(
-        f"/{stack.store.bucket}/" in url or url.startswith(f"https://{stack.store.bucket}.") for url in urls
+        f"/{stack.backend.aws.bucket}/" in url or url.startswith(f"https://{stack.backend.aws.bucket}.")
+        for url in urls
     )
     assert all(0 < expires_in(url) <= PRESIGNED_URL_MAX_SECONDS for url in urls)
     assert done["urls_expire_at"] is not None
@@ -736,7 +736,7 @@ def test_cancelling_a_running_video_stops_it_and_its_provider_tasks(stack: Local
     assert cancelled.body["status"] == "CANCELLED"
     assert [scene["status"] for scene in cancelled.body["scenes"]] == ["CANCELLED", "CANCELLED"]
     assert provider.cancelled == set(provider.scene_of), "every provider task was cancelled"
-    record = stack.store.get_video(video["id"])
+    record = stack.backend.videos.get(video["id"])
     wait_for(lambda: stack.execution_status(str(record.execution_arn)) != "RUNNING")
     after = call("GET", f"/videos/{video['id']}").body
     assert after["status"] == "CANCELLED", "the store, not the engine's ending, says what happened"
@@ -750,7 +750,7 @@ def test_an_unexpected_failure_is_a_500_that_says_where_to_look(
     def broken(self: Any, limit: int, page_token: str | None = None) -> Any:
         raise ConnectionError("DynamoDB is unreachable")
 
-    monkeypatch.setattr(type(stack.store), "list_videos", broken)
+    monkeypatch.setattr(type(stack.backend.videos), "list", broken)
 
     answer = call("GET", "/videos")
 

@@ -15,11 +15,18 @@ import pytest
 from functions import api
 from infra.local.server import api_gateway_event, lambda_context
 from infra.local.stack import WRITER_FUNCTION, LocalStack
+from script_to_film.adapters.objects import ObjectStore
 from script_to_film.api_models import CONTENT_INLINE_BYTES, SCENE_PAGE_DEFAULT
 from script_to_film.domain import breakdown, director
 from script_to_film.domain.limits import MAX_RESPONSE_BYTES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES
-from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptRecord, VideoRecord, VideoStatus
-from script_to_film.store import FilmStore, now_iso
+from script_to_film.domain.models import (
+    SceneRecord,
+    SceneStatus,
+    ScriptRecord,
+    VideoRecord,
+    VideoStatus,
+    now_iso,
+)
 
 TWO_SCENES = "INT. KITCHEN - NIGHT\n\nA kettle sings.\n\nEXT. GARDEN - DAY\n\nBirds argue.\n"
 
@@ -351,14 +358,14 @@ def test_a_script_stored_without_a_breakdown_gets_one_at_its_first_read(
 ) -> None:
     # As scripts were stored before breakdowns were, and as `stf run` and the S3 batch store them.
     script = ScriptRecord(id="script-legacy0000000001", title="Legacy", scene_count=2, created_at=now_iso())
-    stack.store.put_script(script, "Title: Legacy\n\n" + TWO_SCENES)
+    stack.backend.scripts.put(script, "Title: Legacy\n\n" + TWO_SCENES)
 
     first = request("GET", f"/scripts/{script.id}")
     again = request("GET", f"/scripts/{script.id}", query="model=veo3.1")
     pages = request("GET", f"/scripts/{script.id}/scenes")
 
     assert directing == ["Legacy"]
-    assert stack.store.get_script_breakdown(script.id) is not None
+    assert stack.backend.scripts.get_breakdown(script.id) is not None
     assert first["statusCode"] == again["statusCode"] == pages["statusCode"] == 200
     assert json_of(first)["scenes"] == json_of(pages)["items"]
 
@@ -369,7 +376,7 @@ def test_a_script_stored_without_a_breakdown_gets_one_at_its_first_read(
 def test_a_video_of_a_thousand_scenes_answers_under_a_megabyte(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(FilmStore, "presigned_url", lambda self, key, expires_seconds=3600: AWS_LENGTH_URL)
+    monkeypatch.setattr(ObjectStore, "presigned_url", lambda self, key, expires_seconds=3600: AWS_LENGTH_URL)
     count = 1_000
     video = VideoRecord(
         id="video-thousand0000000001",
@@ -401,11 +408,11 @@ def test_a_video_of_a_thousand_scenes_answers_under_a_megabyte(
             for number in range(1, count + 1)
         ],
     )
-    stack.store.create_video(video, [])
+    stack.backend.videos.create(video, [])
     another = video.model_copy(
         update={"id": "video-another000000001", "scene_count": 2, "scenes": video.scenes[:2]}
     )
-    stack.store.create_video(another, [])
+    stack.backend.videos.create(another, [])
 
     read = request("GET", f"/videos/{video.id}")
     pages, page_sizes = every_page(f"/videos/{video.id}/scenes", limit=200)

@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.local.stack import WRITER_FUNCTION, LocalStack
+from script_to_film.adapters.orchestrator import Orchestrator
 from script_to_film.domain.models import SceneStatus
-from script_to_film.store import FilmStore
 from tests.fakes.faults import fail_when
 from tests.integration.test_api import call, finished, new_script
 
@@ -45,7 +45,7 @@ def test_a_start_that_fails_is_a_503_and_its_retry_returns_the_same_video(
     script = new_script()
     request = {"script_id": script["id"]}
 
-    with fail_when(monkeypatch, FilmStore, "start_execution", _unavailable):
+    with fail_when(monkeypatch, Orchestrator, "start", _unavailable):
         refused = call("POST", "/videos", request, headers=KEY)
 
     assert refused.status == 503
@@ -72,7 +72,7 @@ def test_the_same_key_with_another_body_after_a_failed_start_is_refused(
 ) -> None:
     script = new_script()
     key = (("Idempotency-Key", "start-may-fail-8"),)
-    with fail_when(monkeypatch, FilmStore, "start_execution", _unavailable):
+    with fail_when(monkeypatch, Orchestrator, "start", _unavailable):
         assert call("POST", "/videos", {"script_id": script["id"]}, headers=key).status == 503
 
     reused = call("POST", "/videos", {"script_id": script["id"], "style": "film noir"}, headers=key)
@@ -86,7 +86,7 @@ def test_a_start_whose_answer_was_lost_keeps_the_execution_that_did_start(
 ) -> None:
     script = new_script()
 
-    with fail_when(monkeypatch, FilmStore, "start_execution", _unavailable, after=True):
+    with fail_when(monkeypatch, Orchestrator, "start", _unavailable, after=True):
         accepted = call("POST", "/videos", {"script_id": script["id"], "poll_seconds": 1})
 
     assert accepted.status == 202

@@ -17,12 +17,15 @@ from functions.s3_batch import handler
 from infra.local.lambda_dispatch import LocalLambdaContext
 from infra.local.stack import LocalStack
 from script_to_film import batch
+from script_to_film.adapters.objects import ObjectStore
+from script_to_film.adapters.orchestrator import Orchestrator
 from script_to_film.adapters.providers.registry import register_provider, reset_providers
-from script_to_film.batch import BatchStore, DeliveryResult, s3_notification
+from script_to_film.adapters.repositories.batches import BatchRepository
+from script_to_film.batch import DeliveryResult, s3_notification
 from script_to_film.domain.errors import PermanentProviderError
+from script_to_film.domain.keys import batch_record_key, batch_summary_key
 from script_to_film.domain.models import BatchItemState, BatchStatus, SceneJob, VideoRecord, VideoStatus
 from script_to_film.domain.ports import ProviderTask
-from script_to_film.store import batch_record_key, batch_summary_key
 from script_to_film.submission import WorkflowUnavailableError
 from tests.fakes.scripted_provider import ScriptedProvider
 
@@ -96,14 +99,14 @@ def context(seconds: float = 60.0) -> LocalLambdaContext:
 def upload(stack: LocalStack, key: str, body: str | bytes, options: dict[str, Any] | None = None) -> dict:
     """Put the object as a client would, and return the event S3 sends for it."""
     data = body.encode("utf-8") if isinstance(body, str) else body
-    response = stack.store.s3.put_object(
-        Bucket=stack.store.bucket,
+    response = stack.backend.aws.s3.put_object(
+        Bucket=stack.backend.aws.bucket,
         Key=key,
         Body=data,
         Metadata={"stf-options": json.dumps(FAST if options is None else options)},
     )
     return s3_notification(
-        stack.store.bucket,
+        stack.backend.aws.bucket,
         key,
         version_id=response["VersionId"],
         sequencer=f"{time.time_ns():020X}",
@@ -123,7 +126,9 @@ def executions(stack: LocalStack) -> list[str]:
 
 def finish(stack: LocalStack, video_ids: list[str]) -> list[VideoRecord]:
     """Let the videos run to their end (no execution may outlive the stack)."""
-    return [stack.wait(stack.store.get_video(video_id), interval=0.05, timeout=120) for video_id in video_ids]
+    return [
+        stack.wait(stack.backend.videos.get(video_id), interval=0.05, timeout=120) for video_id in video_ids
+    ]
 
 
 def manifest(*screenplays: dict[str, Any], **fields: Any) -> str:
@@ -166,7 +171,7 @@ def test_a_screenplay_dropped_into_incoming_becomes_a_video_and_a_summary(
     assert len(delivered.started) == 1
     assert delivered.videos == delivered.started
     assert started() == delivered.started
-    record = stack.store.get_json(batch_record_key(delivered.batch_id))
+    record = stack.backend.objects.get_json(batch_record_key(delivered.batch_id))
     assert record["name"] == "kettle song"
     assert record["source"]["version_id"] == delivered.version_id
     assert record["items"] == [
@@ -184,12 +189,12 @@ def test_a_screenplay_dropped_into_incoming_becomes_a_video_and_a_summary(
     assert video.status is VideoStatus.SUCCEEDED
     assert video.batch_id == delivered.batch_id
     assert video.title == "Kettle"
-    summary = stack.store.get_json(batch_summary_key(delivered.batch_id))
+    summary = stack.backend.objects.get_json(batch_summary_key(delivered.batch_id))
     assert summary["status"] == "SUCCEEDED"
     assert summary["items"][0]["video_id"] == video.id
     assert summary["items"][0]["status"] == "SUCCEEDED"
     assert summary["items"][0]["film_key"] == f"videos/{video.id}/film.mp4"
-    assert stack.store.get_batch(delivered.batch_id).status is BatchStatus.DONE
+    assert stack.backend.batches.get(delivered.batch_id).status is BatchStatus.DONE
 
 
 def test_the_same_event_delivered_twice_starts_one_video(
@@ -267,8 +272,8 @@ def test_a_manifest_starts_its_good_screenplays_records_the_bad_and_summarizes_w
     started: Callable[[], list[str]],
 ) -> None:
     register_provider("animatic", lambda: ScriptedProvider(fail={2: "SAFETY.INPUT.TEXT"}))
-    stack.store.s3.put_object(
-        Bucket=stack.store.bucket, Key="library/crossing.fountain", Body=TWO_SCENES.encode()
+    stack.backend.aws.s3.put_object(
+        Bucket=stack.backend.aws.bucket, Key="library/crossing.fountain", Body=TWO_SCENES.encode()
     )
     event = upload(
         stack,
@@ -288,10 +293,10 @@ def test_a_manifest_starts_its_good_screenplays_records_the_bad_and_summarizes_w
     assert [(f.number, f.name) for f in delivered.failed] == [(2, "notes")]
     assert "no scene" in delivered.failed[0].error
     assert started() == sorted(delivered.started)
-    assert not stack.store.s3.list_objects_v2(
-        Bucket=stack.store.bucket, Prefix=batch_summary_key(delivered.batch_id)
+    assert not stack.backend.aws.s3.list_objects_v2(
+        Bucket=stack.backend.aws.bucket, Prefix=batch_summary_key(delivered.batch_id)
     ).get("Contents"), "no summary while videos are running"
-    record = stack.store.get_json(batch_record_key(delivered.batch_id))
+    record = stack.backend.objects.get_json(batch_record_key(delivered.batch_id))
     assert record["name"] == "An evening"
     assert [(i["name"], bool(i["video_id"]), bool(i["error"])) for i in record["items"]] == [
         ("crossing", True, False),
@@ -302,7 +307,7 @@ def test_a_manifest_starts_its_good_screenplays_records_the_bad_and_summarizes_w
     crossing, kettle = finish(stack, delivered.started)
 
     assert (crossing.style, kettle.style) == ("film noir", "documentary")
-    summary = stack.store.get_json(batch_summary_key(delivered.batch_id))
+    summary = stack.backend.objects.get_json(batch_summary_key(delivered.batch_id))
     assert summary["name"] == "An evening"
     assert summary["status"] == "PARTIAL"
     assert [(i["name"], i["status"], i["video_id"]) for i in summary["items"]] == [
@@ -337,7 +342,7 @@ def test_a_manifest_redelivered_after_a_crash_between_its_starts_starts_only_the
         deliver(event)
     (first_video,) = started()
     batch_id = batch.objects_in(event)[0][0].batch_id
-    half = stack.store.get_batch(batch_id)
+    half = stack.backend.batches.get(batch_id)
     assert half.status is BatchStatus.STARTING
     assert [item.state for item in half.items] == [BatchItemState.STARTED, BatchItemState.CLAIMED]
 
@@ -350,7 +355,7 @@ def test_a_manifest_redelivered_after_a_crash_between_its_starts_starts_only_the
     assert started() == sorted(again.videos)
     one, two = finish(stack, again.videos)
     assert (one.title, two.title) == ("One", "Two")
-    summary = stack.store.get_json(batch_summary_key(batch_id))
+    summary = stack.backend.objects.get_json(batch_summary_key(batch_id))
     assert [item["video_id"] for item in summary["items"]] == again.videos
 
 
@@ -359,11 +364,11 @@ def test_a_crash_after_the_execution_started_does_not_start_it_again(
 ) -> None:
     # The video runs, but recording that it was started fails (DynamoDB throttles).
     monkeypatch.setattr(
-        BatchStore,
-        "update_batch_item",
+        BatchRepository,
+        "update_item",
         fail_once(
             throttled("UpdateItem"), lambda *a, **fields: fields.get("state") == BatchItemState.STARTED
-        )(BatchStore.update_batch_item),
+        )(BatchRepository.update_item),
     )
     event = upload(stack, "incoming/once.fountain", ONE_SCENE.format(title="Once"))
 
@@ -382,26 +387,24 @@ def test_a_crash_after_the_execution_started_does_not_start_it_again(
 def test_a_start_that_fails_ends_its_video_and_the_retried_delivery_starts_afresh(
     stack: LocalStack, started: Callable[[], list[str]], refusing: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        BatchStore, "start_execution", fail_once(throttled("StartExecution"))(BatchStore.start_execution)
-    )
+    monkeypatch.setattr(Orchestrator, "start", fail_once(throttled("StartExecution"))(Orchestrator.start))
     event = upload(stack, "incoming/afresh.fountain", ONE_SCENE.format(title="Afresh"))
 
     with pytest.raises(WorkflowUnavailableError):
         deliver(event)
     assert started() == []
     batch_id = batch.objects_in(event)[0][0].batch_id
-    orphan_id = str(stack.store.get_batch(batch_id).items[0].video_id)
-    assert stack.store.get_video(orphan_id).status is VideoStatus.FAILED, "no QUEUED video is left behind"
+    orphan_id = str(stack.backend.batches.get(batch_id).items[0].video_id)
+    assert stack.backend.videos.get(orphan_id).status is VideoStatus.FAILED, "no QUEUED video is left behind"
 
     again = deliver(event).batches[0]
 
     assert len(again.started) == 1
     assert again.started != [orphan_id]
     assert started() == again.started
-    assert stack.store.get_video(orphan_id).status is VideoStatus.FAILED
+    assert stack.backend.videos.get(orphan_id).status is VideoStatus.FAILED
     finish(stack, again.started)
-    summary = stack.store.get_json(batch_summary_key(batch_id))
+    summary = stack.backend.objects.get_json(batch_summary_key(batch_id))
     assert [item["video_id"] for item in summary["items"]] == again.started
 
 
@@ -433,7 +436,7 @@ def test_a_delivery_still_running_keeps_its_batch_until_its_lease_runs_out(
 def test_a_transient_error_reading_the_upload_raises_so_that_lambda_retries(
     stack: LocalStack, started: Callable[[], list[str]], refusing: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(BatchStore, "read_object", fail_once(throttled("GetObject"))(BatchStore.read_object))
+    monkeypatch.setattr(ObjectStore, "read", fail_once(throttled("GetObject"))(ObjectStore.read))
     event = upload(stack, "incoming/retry.fountain", ONE_SCENE.format(title="Retry"))
 
     with pytest.raises(ClientError, match="ThrottlingException"):

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from infra.local.stack import LocalStack
-from script_to_film.batch import BatchStore, DeliveryResult
+from script_to_film.adapters.objects import ObjectStore
+from script_to_film.batch import DeliveryResult
+from script_to_film.domain.keys import batch_summary_key
 from script_to_film.domain.models import BatchStatus
-from script_to_film.store import batch_summary_key
 
 from .test_batch import FAST, KETTLE, NO_SCENES, deliver, executions, manifest, upload
 
@@ -66,7 +67,7 @@ def test_bad_input_is_a_failed_item_with_its_message_and_the_handler_returns(
     assert again.duplicate and again.failed == first.failed
     assert executions(stack) == []
     # Nothing to wait for: the summary is written at once.
-    summary = stack.store.get_json(batch_summary_key(first.batch_id))
+    summary = stack.backend.objects.get_json(batch_summary_key(first.batch_id))
     assert summary["status"] == "FAILED"
     assert summary["items"][0]["error"] == first.failed[0].error
 
@@ -82,7 +83,9 @@ def test_a_screenplay_over_the_size_limit_is_refused_unread(stack: LocalStack) -
 def test_an_upload_gone_before_its_event_arrives_is_recorded(stack: LocalStack) -> None:
     event = upload(stack, "incoming/gone.fountain", KETTLE)
     version = event["Records"][0]["s3"]["object"]["versionId"]
-    stack.store.s3.delete_object(Bucket=stack.store.bucket, Key="incoming/gone.fountain", VersionId=version)
+    stack.backend.aws.s3.delete_object(
+        Bucket=stack.backend.aws.bucket, Key="incoming/gone.fountain", VersionId=version
+    )
 
     delivered = deliver(event).batches[0]
 
@@ -92,7 +95,7 @@ def test_an_upload_gone_before_its_event_arrives_is_recorded(stack: LocalStack) 
 
 def test_events_not_for_the_trigger_are_answered_and_start_nothing(stack: LocalStack) -> None:
     other = upload(stack, "library/a.fountain", KETTLE)
-    s3_test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": stack.store.bucket}
+    s3_test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": stack.backend.aws.bucket}
 
     assert deliver(other).ignored[0].key == "library/a.fountain"
     assert deliver(s3_test_event) == DeliveryResult()
@@ -103,14 +106,14 @@ def test_events_not_for_the_trigger_are_answered_and_start_nothing(stack: LocalS
 def test_a_summary_the_first_delivery_failed_to_write_is_written_by_the_retry(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_put_json = BatchStore.put_json
+    real_put_json = ObjectStore.put_json
 
-    def put_json_failing_summaries(self: BatchStore, key: str, document: Any) -> None:
+    def put_json_failing_summaries(self: ObjectStore, key: str, document: Any) -> None:
         if key.endswith("/summary.json"):
             raise ConnectionError("S3 went away")
         real_put_json(self, key, document)
 
-    monkeypatch.setattr(BatchStore, "put_json", put_json_failing_summaries)
+    monkeypatch.setattr(ObjectStore, "put_json", put_json_failing_summaries)
     event = upload(stack, "incoming/unlucky.fountain", NO_SCENES)
     with pytest.raises(ConnectionError):
         deliver(event)
@@ -119,5 +122,5 @@ def test_a_summary_the_first_delivery_failed_to_write_is_written_by_the_retry(
     retried = deliver(event).batches[0]
 
     assert retried.duplicate
-    assert stack.store.get_json(batch_summary_key(retried.batch_id))["status"] == "FAILED"
-    assert stack.store.get_batch(retried.batch_id).status is BatchStatus.DONE
+    assert stack.backend.objects.get_json(batch_summary_key(retried.batch_id))["status"] == "FAILED"
+    assert stack.backend.batches.get(retried.batch_id).status is BatchStatus.DONE

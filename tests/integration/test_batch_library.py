@@ -12,9 +12,9 @@ from botocore.exceptions import ClientError
 
 from infra.local.stack import LocalStack
 from script_to_film import batch
-from script_to_film.batch import BatchStore
+from script_to_film.adapters.objects import ObjectStore
+from script_to_film.domain.keys import batch_record_key, batch_summary_key
 from script_to_film.domain.models import BatchItemState, BatchStatus
-from script_to_film.store import batch_record_key, batch_summary_key
 
 from .test_batch import (
     ONE_SCENE,
@@ -45,10 +45,10 @@ def s3_error(code: str, status: int, operation: str = "GetObject") -> ClientErro
 
 
 def refuse_reading(answers: dict[str, ClientError]) -> Callable[..., Any]:
-    """`BatchStore.read_object`, answering S3's error for the keys in `answers` every time."""
-    real = BatchStore.read_object
+    """`ObjectStore.read`, answering S3's error for the keys in `answers` every time."""
+    real = ObjectStore.read
 
-    def read_object(self: BatchStore, bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
+    def read_object(self: ObjectStore, bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
         if key in answers:
             raise answers[key]
         return real(self, bucket, key, *args, **kwargs)
@@ -57,7 +57,7 @@ def refuse_reading(answers: dict[str, ClientError]) -> Callable[..., Any]:
 
 
 def put(stack: LocalStack, key: str, text: str) -> None:
-    stack.store.s3.put_object(Bucket=stack.store.bucket, Key=key, Body=text.encode())
+    stack.backend.aws.s3.put_object(Bucket=stack.backend.aws.bucket, Key=key, Body=text.encode())
 
 
 def test_keys_outside_library_and_objects_s3_refuses_are_item_errors_and_the_rest_starts(
@@ -72,8 +72,8 @@ def test_keys_outside_library_and_objects_s3_refuses_are_item_errors_and_the_res
     ):
         put(stack, key, ONE_SCENE.format(title=key))
     monkeypatch.setattr(
-        BatchStore,
-        "read_object",
+        ObjectStore,
+        "read",
         refuse_reading(
             {
                 # What the trigger's role meets on AWS outside its grants, and a Glacier object.
@@ -105,18 +105,18 @@ def test_keys_outside_library_and_objects_s3_refuses_are_item_errors_and_the_res
     assert "InvalidObjectState" in errors[3]
     assert "is not under library/" in errors[4]
     assert "'..'" in errors[5]
-    record = stack.store.get_batch(delivered.batch_id)
+    record = stack.backend.batches.get(delivered.batch_id)
     assert record.status is BatchStatus.STARTED, "the batch did not stall in STARTING"
     assert [item.state for item in record.items] == [
         BatchItemState.STARTED,
         *[BatchItemState.FAILED] * 4,
         BatchItemState.STARTED,
     ]
-    written = stack.store.get_json(batch_record_key(delivered.batch_id))
+    written = stack.backend.objects.get_json(batch_record_key(delivered.batch_id))
     assert [item["error"] for item in written["items"]][1:5] == [errors[n] for n in (2, 3, 4, 5)]
 
     finish(stack, delivered.started)
-    summary = stack.store.get_json(batch_summary_key(delivered.batch_id))
+    summary = stack.backend.objects.get_json(batch_summary_key(delivered.batch_id))
     assert [(item["status"], item["error"]) for item in summary["items"]][1:5] == [
         ("FAILED", errors[n]) for n in (2, 3, 4, 5)
     ]
@@ -137,10 +137,10 @@ def test_an_error_that_may_pass_raises_and_the_retry_starts_each_screenplay_once
 ) -> None:
     put(stack, "library/second.fountain", ONE_SCENE.format(title="Second"))
     monkeypatch.setattr(
-        BatchStore,
-        "read_object",
+        ObjectStore,
+        "read",
         fail_once(error, lambda self, bucket, key, *a, **k: key == "library/second.fountain")(
-            BatchStore.read_object
+            ObjectStore.read
         ),
     )
     event = upload(
@@ -157,7 +157,7 @@ def test_an_error_that_may_pass_raises_and_the_retry_starts_each_screenplay_once
         deliver(event)
     assert raised.value is error
     batch_id = batch.objects_in(event)[0][0].batch_id
-    half = stack.store.get_batch(batch_id)
+    half = stack.backend.batches.get(batch_id)
     assert half.status is BatchStatus.STARTING
     assert [item.state for item in half.items] == [BatchItemState.STARTED, BatchItemState.CLAIMED]
     (first,) = started()

@@ -24,9 +24,10 @@ import httpx
 import pytest
 from moto import mock_aws
 
+from script_to_film.adapters.aws import AwsSettings
+from script_to_film.adapters.backend import AwsBackend
 from script_to_film.adapters.download import ALLOW_HOSTS_ENV, DownloadPolicy, open_download
 from script_to_film.domain.errors import DownloadError
-from script_to_film.store import FilmStore, StoreSettings
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -299,11 +300,13 @@ def test_a_clip_streams_to_disk_and_into_s3_in_parts_through_the_store(
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         session.client("s3").create_bucket(Bucket="clips")
-        store = FilmStore(StoreSettings(table_name="unused", bucket_name="clips"), session=session)
+        backend = AwsBackend(AwsSettings(table_name="unused", bucket_name="clips"), session=session)
         spooled = tmp_path / "scene_001.mp4"
         with open_download(server.url("/clip.mp4"), server.policy) as stream, spooled.open("wb") as file:
             shutil.copyfileobj(stream, file, MIB)
-        store.upload_file("videos/v1/scene_001.mp4", spooled)  # 12 MiB: above boto3's multipart threshold
+        backend.objects.upload_file(
+            "videos/v1/scene_001.mp4", spooled
+        )  # 12 MiB: above boto3's multipart threshold
         stored = session.client("s3").get_object(Bucket="clips", Key="videos/v1/scene_001.mp4")
         assert sha256(stored["Body"].read()) == sha256(clip)
         assert stored["ContentType"] == "video/mp4"

@@ -14,9 +14,9 @@ from botocore.exceptions import EndpointConnectionError
 from infra.local.stack import LocalStack
 from script_to_film.adapters import media
 from script_to_film.adapters.providers.registry import register_provider, reset_providers
+from script_to_film.adapters.repositories.videos import VideoRepository
 from script_to_film.domain.limits import EVENTS_PER_SCENE_IN_FILM, film_history_events, scene_history_events
 from script_to_film.domain.models import SceneStatus, VideoRecord, VideoStatus
-from script_to_film.store import FilmStore
 from script_to_film.submission import VideoOptions, start_video
 from script_to_film.workflow import MAX_SUBMITS_PER_SCENE, build_manifest
 from tests.fakes.faults import fail_when
@@ -59,12 +59,14 @@ def use(provider: ScriptedProvider) -> ScriptedProvider:
 
 
 def run(stack: LocalStack, options: VideoOptions = FAST, source: str = SCREENPLAY) -> VideoRecord:
-    video = start_video(stack.store, source, options, max_concurrency=4)
+    video = start_video(stack.backend, source, options, max_concurrency=4)
     return stack.wait(video, timeout=120)
 
 
 def s3_keys(stack: LocalStack, video_id: str) -> list[str]:
-    listing = stack.store.s3.list_objects_v2(Bucket=stack.store.bucket, Prefix=f"videos/{video_id}/")
+    listing = stack.backend.aws.s3.list_objects_v2(
+        Bucket=stack.backend.aws.bucket, Prefix=f"videos/{video_id}/"
+    )
     return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
@@ -77,7 +79,7 @@ def test_every_scene_succeeds_and_the_film_is_stitched(stack: LocalStack, tmp_pa
     keys = s3_keys(stack, video.id)
     assert {f"videos/{video.id}/scene_{n:03d}.mp4" for n in range(1, 5)} <= set(keys)
     assert f"videos/{video.id}/film.mp4" in keys
-    manifest = stack.store.get_json(f"videos/{video.id}/manifest.json")
+    manifest = stack.backend.objects.get_json(f"videos/{video.id}/manifest.json")
     assert manifest == build_manifest(video, execution=video.execution_arn)
     assert manifest["status"] == "SUCCEEDED"
     assert [scene["clip"] for scene in manifest["scenes"]] == [f"scene_{n:03d}.mp4" for n in range(1, 5)]
@@ -160,7 +162,7 @@ def test_a_store_that_loses_its_connection_after_uploading_is_retried_into_one_c
         return number == 1 and status is SceneStatus.SUCCEEDED
 
     with fail_when(
-        monkeypatch, FilmStore, "set_scene_status", lost, when=marking_scene_one_succeeded
+        monkeypatch, VideoRepository, "set_scene_status", lost, when=marking_scene_one_succeeded
     ) as fault:
         video = run(stack)
 

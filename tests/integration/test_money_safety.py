@@ -26,11 +26,12 @@ from infra.local.stack import LocalStack
 from script_to_film import videos
 from script_to_film.adapters import media
 from script_to_film.adapters.download import ALLOW_HOSTS_ENV, open_download
+from script_to_film.adapters.objects import ObjectStore
 from script_to_film.adapters.providers.registry import register_provider, reset_providers
-from script_to_film.domain.errors import MediaError
+from script_to_film.adapters.repositories.videos import VideoRepository
+from script_to_film.domain.errors import MediaError, VideoEndedError
 from script_to_film.domain.models import SceneJob, SceneStatus, VideoRecord, VideoStatus
 from script_to_film.domain.ports import ProviderTask
-from script_to_film.store import FilmStore, VideoEndedError
 from script_to_film.submission import VideoOptions, create_video, start_video
 from script_to_film.workflow import FilmInput, FilmWorkflow
 from tests.fakes.faults import fail_when
@@ -69,7 +70,7 @@ def use(provider: ScriptedProvider) -> ScriptedProvider:
 
 
 def start(stack: LocalStack, options: VideoOptions = FAST) -> VideoRecord:
-    return start_video(stack.store, THREE_SCENES, options, max_concurrency=3)
+    return start_video(stack.backend, THREE_SCENES, options, max_concurrency=3)
 
 
 def wait_until(check: Callable[[], bool]) -> None:
@@ -80,11 +81,13 @@ def wait_until(check: Callable[[], bool]) -> None:
 
 
 def scene_status(stack: LocalStack, video_id: str, number: int) -> SceneStatus:
-    return stack.store.get_scene(video_id, number).status
+    return stack.backend.videos.get_scene(video_id, number).status
 
 
 def s3_keys(stack: LocalStack, video_id: str) -> set[str]:
-    listing = stack.store.s3.list_objects_v2(Bucket=stack.store.bucket, Prefix=f"videos/{video_id}/")
+    listing = stack.backend.aws.s3.list_objects_v2(
+        Bucket=stack.backend.aws.bucket, Prefix=f"videos/{video_id}/"
+    )
     return {item["Key"] for item in listing.get("Contents", [])}
 
 
@@ -101,7 +104,7 @@ def test_a_cancel_that_lands_while_a_submit_creates_its_task_cancels_that_task(s
     video = start(stack)
     gate.entered.wait(BOUND_SECONDS)  # scene 1 has claimed its try and is asking the provider
 
-    cancelled = videos.cancel(stack.store, video.id)
+    cancelled = videos.cancel(stack.backend, video.id)
     gate.release.set()  # the provider now creates the task the cancel could not see
     wait_until(lambda: bool(tasks_of(provider, 1)) and tasks_of(provider, 1) <= provider.cancelled)
     final = stack.wait(video, timeout=BOUND_SECONDS)
@@ -115,16 +118,16 @@ def test_a_cancel_that_lands_while_a_submit_creates_its_task_cancels_that_task(s
 
 def test_a_submit_after_the_cancel_never_reaches_the_provider(stack: LocalStack) -> None:
     provider = use(ScriptedProvider())
-    video = create_video(stack.store, THREE_SCENES, FAST)
-    stack.store.set_video_status(video.id, VideoStatus.RUNNING)
-    videos.cancel(stack.store, video.id)
+    video = create_video(stack.backend, THREE_SCENES, FAST)
+    stack.backend.videos.set_status(video.id, VideoStatus.RUNNING)
+    videos.cancel(stack.backend, video.id)
     state = {"video_id": video.id, "scene": 1, "provider": "animatic", "poll_seconds": 1, "max_polls": 20}
 
     with pytest.raises(VideoEndedError, match="no longer QUEUED or RUNNING"):
-        FilmWorkflow(stack.store).submit_scene(state)
+        FilmWorkflow(stack.backend).submit_scene(state)
 
     assert provider.submitted == []
-    claims = stack.store.table.query(
+    claims = stack.backend.aws.table.query(
         KeyConditionExpression="pk = :pk AND begins_with(sk, :claim)",
         ExpressionAttributeValues={":pk": f"VIDEO#{video.id}", ":claim": "SUBMIT#"},
     )["Items"]
@@ -134,7 +137,7 @@ def test_a_submit_after_the_cancel_never_reaches_the_provider(stack: LocalStack)
 def test_a_cancel_before_the_execution_arn_is_recorded_still_stops_the_execution(stack: LocalStack) -> None:
     gate = Gate()
     provider = use(ScriptedProvider(hold_submit={1: gate}, hang={2, 3}))
-    video = create_video(stack.store, THREE_SCENES, FAST)
+    video = create_video(stack.backend, THREE_SCENES, FAST)
     execution_input = FilmInput(
         video_id=video.id,
         provider="animatic",
@@ -148,9 +151,9 @@ def test_a_cancel_before_the_execution_arn_is_recorded_still_stops_the_execution
         stateMachineArn=stack.state_machine_arn, name=video.id, input=execution_input.model_dump_json()
     )["executionArn"]
     gate.entered.wait(BOUND_SECONDS)
-    assert stack.store.get_video(video.id).execution_arn is None
+    assert stack.backend.videos.get(video.id).execution_arn is None
 
-    videos.cancel(stack.store, video.id)
+    videos.cancel(stack.backend, video.id)
     gate.release.set()
     wait_until(lambda: stack.execution_status(arn) != "RUNNING")
     wait_until(lambda: bool(tasks_of(provider, 1)) and tasks_of(provider, 1) <= provider.cancelled)
@@ -158,17 +161,17 @@ def test_a_cancel_before_the_execution_arn_is_recorded_still_stops_the_execution
     # Stopped: left alone, the execution would have ended SUCCEEDED once its polls found the scenes
     # cancelled. moto ends a stop inside a Map FAILED (States.Runtime) rather than ABORTED.
     assert stack.execution_status(arn) in {"ABORTED", "FAILED"}
-    assert stack.store.get_video(video.id).status is VideoStatus.CANCELLED
+    assert stack.backend.videos.get(video.id).status is VideoStatus.CANCELLED
     assert set(provider.scene_of) <= provider.cancelled
 
 
 def test_a_video_cancelled_before_its_execution_starts_films_nothing(stack: LocalStack) -> None:
     provider = use(ScriptedProvider())
-    video = create_video(stack.store, THREE_SCENES, FAST)
-    videos.cancel(stack.store, video.id)  # the execution does not exist yet: nothing to stop
+    video = create_video(stack.backend, THREE_SCENES, FAST)
+    videos.cancel(stack.backend, video.id)  # the execution does not exist yet: nothing to stop
 
     execution_input = FilmInput(video_id=video.id, provider="animatic", model=video.model, poll_seconds=1)
-    video.execution_arn = stack.store.start_execution(video.id, execution_input.model_dump())
+    video.execution_arn = stack.backend.orchestrator.start(video.id, execution_input.model_dump())
     final = stack.wait(video, timeout=BOUND_SECONDS)
 
     assert provider.submitted == []
@@ -181,7 +184,7 @@ def test_a_scene_whose_cancel_fails_is_noted_and_the_others_are_still_cancelled(
     video = start(stack)
     wait_until(lambda: all(scene_status(stack, video.id, n) is SceneStatus.RUNNING for n in (1, 2, 3)))
 
-    cancelled = videos.cancel(stack.store, video.id)
+    cancelled = videos.cancel(stack.backend, video.id)
     stack.wait(video, timeout=BOUND_SECONDS)
 
     assert [scene.status for scene in cancelled.scenes] == [SceneStatus.CANCELLED] * 3
@@ -189,7 +192,7 @@ def test_a_scene_whose_cancel_fails_is_noted_and_the_others_are_still_cancelled(
     assert refused.note is not None and "did not confirm cancelling" in refused.note
     assert tasks_of(provider, 1) <= provider.cancelled and tasks_of(provider, 3) <= provider.cancelled
     assert cancelled.scenes[0].note is None
-    assert videos.detail(stack.store, cancelled).scenes[1].note == refused.note
+    assert videos.detail(stack.backend, cancelled).scenes[1].note == refused.note
 
 
 # Nothing is left running ------------------------------------------------------------------------
@@ -248,7 +251,7 @@ def test_an_invalid_clip_fails_its_scene_with_its_credits_and_the_film_goes_on(
     assert final.status is VideoStatus.PARTIAL
     keys = s3_keys(stack, video_id := final.id)
     assert f"videos/{video_id}/scene_002.mp4" not in keys
-    manifest = stack.store.get_json(f"videos/{video_id}/manifest.json")
+    manifest = stack.backend.objects.get_json(f"videos/{video_id}/manifest.json")
     assert manifest["scenes"][1]["failure_code"] == "INVALID_CLIP"
     assert manifest["cost"]["credits"] == 120
 
@@ -266,23 +269,23 @@ def test_a_clip_the_assembly_cannot_read_is_left_out_and_named(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use(ScriptedProvider())
-    real_download = FilmStore.download_file
+    real_download = ObjectStore.download_file
 
-    def corrupted_in_storage(self: FilmStore, key: str, path: object) -> None:
+    def corrupted_in_storage(self: ObjectStore, key: str, path: object) -> None:
         real_download(self, key, path)  # type: ignore[arg-type]
         if key.endswith("scene_002.mp4"):
             path.write_bytes(b"\x00" * 1024)  # type: ignore[attr-defined]
 
-    monkeypatch.setattr(FilmStore, "download_file", corrupted_in_storage)
+    monkeypatch.setattr(ObjectStore, "download_file", corrupted_in_storage)
     final = stack.wait(start(stack), timeout=BOUND_SECONDS)
 
     assert final.status is VideoStatus.PARTIAL
     assert [left.scene for left in final.left_out] == [2]
     assert final.film_key is not None
-    manifest = stack.store.get_json(f"videos/{final.id}/manifest.json")
+    manifest = stack.backend.objects.get_json(f"videos/{final.id}/manifest.json")
     assert [left["scene"] for left in manifest["left_out"]] == [2]
     assert "cannot read" in manifest["left_out"][0]["reason"]
-    assert videos.detail(stack.store, final).left_out[0].scene == 2
+    assert videos.detail(stack.backend, final).left_out[0].scene == 2
 
 
 def test_a_stitch_that_fails_ends_the_video_failed_with_its_clips_kept_and_listed(
@@ -301,7 +304,7 @@ def test_a_stitch_that_fails_ends_the_video_failed_with_its_clips_kept_and_liste
     assert final.film_key is None
     assert [scene.status for scene in final.scenes] == [SceneStatus.SUCCEEDED] * 3
     assert {f"videos/{final.id}/scene_{n:03d}.mp4" for n in (1, 2, 3)} <= s3_keys(stack, final.id)
-    manifest = stack.store.get_json(f"videos/{final.id}/manifest.json")
+    manifest = stack.backend.objects.get_json(f"videos/{final.id}/manifest.json")
     assert [scene["clip"] for scene in manifest["scenes"]] == [f"scene_{n:03d}.mp4" for n in (1, 2, 3)]
     assert manifest["film"] is None and "could not be stitched" in manifest["failure"]
 
@@ -332,7 +335,9 @@ def test_dynamodb_throttling_inside_a_task_is_retried_and_pays_once(
     ) -> bool:
         return number == 1 and status is SceneStatus.SUBMITTED
 
-    with fail_when(monkeypatch, FilmStore, "set_scene_status", _throttled, when=marking_scene_one_submitted):
+    with fail_when(
+        monkeypatch, VideoRepository, "set_scene_status", _throttled, when=marking_scene_one_submitted
+    ):
         video = start(stack)
         final = stack.wait(video, timeout=BOUND_SECONDS)
 
@@ -346,7 +351,7 @@ def test_an_s3_5xx_during_the_multipart_upload_is_retried_into_one_clip(
 ) -> None:
     use(ScriptedProvider())
     # Every clip goes up in parts, as a provider's clips of more than 8 MiB do.
-    monkeypatch.setattr(FilmStore, "transfer_config", TransferConfig(multipart_threshold=1))
+    monkeypatch.setattr(ObjectStore, "transfer_config", TransferConfig(multipart_threshold=1))
     failed_parts: list[str] = []
 
     def a_part_fails_once(params: dict[str, object], **kwargs: object) -> None:
@@ -357,14 +362,14 @@ def test_an_s3_5xx_during_the_multipart_upload_is_retried_into_one_clip(
                 "UploadPart",
             )
 
-    real_upload = FilmStore.upload_file
+    real_upload = ObjectStore.upload_file
 
-    def upload_with_a_failing_part(self: FilmStore, key: str, path: object, *args: object) -> None:
-        events = self.s3.meta.events
+    def upload_with_a_failing_part(self: ObjectStore, key: str, path: object, *args: object) -> None:
+        events = self.aws.s3.meta.events
         events.register("before-parameter-build.s3.UploadPart", a_part_fails_once, unique_id="fail-a-part")
         real_upload(self, key, path, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(FilmStore, "upload_file", upload_with_a_failing_part)
+    monkeypatch.setattr(ObjectStore, "upload_file", upload_with_a_failing_part)
     video = start(stack)
     final = stack.wait(video, timeout=BOUND_SECONDS)
 
@@ -373,7 +378,7 @@ def test_an_s3_5xx_during_the_multipart_upload_is_retried_into_one_clip(
     assert final.scenes[1].status is SceneStatus.SUCCEEDED
     assert transient_retries(stack, video) == 1
     stored = tmp_path / "scene_002.mp4"
-    stack.store.download_file(f"videos/{final.id}/scene_002.mp4", stored)
+    stack.backend.objects.download_file(f"videos/{final.id}/scene_002.mp4", stored)
     assert media.verify_clip(stored, expected_seconds=final.scenes[1].duration_seconds)
 
 
@@ -417,7 +422,7 @@ def test_an_external_stop_ends_the_video_and_cancels_its_tasks(stack: LocalStack
     assert all(scene.status in {SceneStatus.CANCELLED, SceneStatus.FAILED} for scene in final.scenes)
     assert {scene.failure_code for scene in final.scenes} <= {"EXECUTION_ABORTED", "EXECUTION_FAILED"}
     assert set(provider.scene_of) <= provider.cancelled
-    manifest = stack.store.get_json(f"videos/{video.id}/manifest.json")
+    manifest = stack.backend.objects.get_json(f"videos/{video.id}/manifest.json")
     assert manifest["status"] == final.status.value
 
 
@@ -456,7 +461,7 @@ def test_a_finalize_that_fails_leaves_no_video_running(
     assert stack.execution_status(str(final.execution_arn)) == "FAILED"
     assert final.status is VideoStatus.FAILED
     assert final.failure is not None and "FilmFailed" in final.failure
-    assert stack.store.get_json(f"videos/{final.id}/manifest.json")["status"] == "FAILED"
+    assert stack.backend.objects.get_json(f"videos/{final.id}/manifest.json")["status"] == "FAILED"
 
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "sfn"
@@ -466,7 +471,7 @@ def status_change(sample: str, video: VideoRecord, stack: LocalStack) -> dict[st
     event = json.loads((EVENTS / f"{sample}.json").read_text(encoding="utf-8"))
     event["detail"].update(
         name=video.id,
-        executionArn=stack.store.execution_arn(video.id),
+        executionArn=stack.backend.orchestrator.execution_arn(video.id),
         stateMachineArn=stack.state_machine_arn,
     )
     return dict(event)
@@ -484,22 +489,22 @@ def test_the_cleanup_ends_a_running_video_as_its_execution_ended(
     stack: LocalStack, sample: str, video_status: VideoStatus, scene_status: SceneStatus, code: str
 ) -> None:
     provider = use(ScriptedProvider(hang={1}))
-    video = create_video(stack.store, THREE_SCENES, FAST)
-    stack.store.set_video_status(video.id, VideoStatus.RUNNING)
-    workflow = FilmWorkflow(stack.store)
+    video = create_video(stack.backend, THREE_SCENES, FAST)
+    stack.backend.videos.set_status(video.id, VideoStatus.RUNNING)
+    workflow = FilmWorkflow(stack.backend)
     state = {"video_id": video.id, "scene": 1, "provider": "animatic", "poll_seconds": 1, "max_polls": 20}
     task = workflow.submit_scene(state)["task"]["task_id"]
 
     answer = stack.invoke("Cleanup", status_change(sample, video, stack))
     again = stack.invoke("Cleanup", status_change(sample, video, stack))
 
-    ended = stack.store.get_video(video.id)
+    ended = stack.backend.videos.get(video.id)
     assert answer["cleaned"] is True and again["cleaned"] is False, "a repeated event changes nothing"
     assert ended.status is video_status
     assert [scene.status for scene in ended.scenes] == [scene_status] * 3
     assert {scene.failure_code for scene in ended.scenes} == {code}
     assert task in provider.cancelled
-    assert stack.store.get_json(f"videos/{video.id}/manifest.json")["status"] == video_status.value
+    assert stack.backend.objects.get_json(f"videos/{video.id}/manifest.json")["status"] == video_status.value
 
 
 def test_the_cleanup_leaves_a_video_that_ended_on_its_own_alone(stack: LocalStack) -> None:
@@ -510,7 +515,7 @@ def test_the_cleanup_leaves_a_video_that_ended_on_its_own_alone(stack: LocalStac
     failed = stack.invoke("Cleanup", status_change("execution-failed", final, stack))
 
     assert answer["cleaned"] is False and failed["cleaned"] is False
-    assert stack.store.get_video(final.id).status is VideoStatus.SUCCEEDED
+    assert stack.backend.videos.get(final.id).status is VideoStatus.SUCCEEDED
 
 
 # A download that fails is DOWNLOAD, through the whole workflow ----------------------------------
@@ -591,7 +596,7 @@ def test_a_cancel_stops_every_scene_execution_and_its_provider_task(stack: Local
     children = stack.scene_executions(video.id)
     assert len(children) == 3
 
-    videos.cancel(stack.store, video.id)
+    videos.cancel(stack.backend, video.id)
     final = stack.wait(video, timeout=BOUND_SECONDS)
     wait_until(lambda: all(stack.execution_status(arn) != "RUNNING" for arn in children.values()))
 

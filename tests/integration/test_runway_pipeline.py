@@ -281,7 +281,7 @@ def test_a_workflow_without_a_key_fails_each_scene_saying_what_to_set(
     monkeypatch.delenv("RUNWAYML_API_SECRET")
     options = VideoOptions(provider="runway", poll_seconds=1, scene_timeout_seconds=10, scenes=[1])
     with LocalStack() as stack:
-        video = stack.wait(start_video(stack.store, SCREENPLAY, options), timeout=60)
+        video = stack.wait(start_video(stack.backend, SCREENPLAY, options), timeout=60)
 
     failed = video.scenes[0]
     assert video.status.value == "FAILED"

@@ -17,10 +17,14 @@ import runwayml
 from script_to_film.adapters import media
 from script_to_film.adapters.download import open_download
 from script_to_film.adapters.providers.runway import DailyCapError, KeyframeTask, RunwayProvider
-from script_to_film.domain.errors import DownloadError, PermanentProviderError, TransientProviderError
+from script_to_film.domain.errors import (
+    DownloadError,
+    PermanentProviderError,
+    SubmitInDoubtError,
+    TransientProviderError,
+)
 from script_to_film.domain.models import Scene, SceneJob, Shot
 from script_to_film.domain.ports import ProviderTask, TaskState
-from script_to_film.store import SubmitInDoubtError
 from tests.fakes.claims import MemoryClaims
 from tests.fakes.runway_api import API_KEY, RUNWAY_VERSION, Behaviour, FakeRunway
 

@@ -13,9 +13,9 @@ from functions import api, script_writer
 from infra.local.lambda_dispatch import LocalLambdaContext
 from infra.local.server import api_gateway_event, lambda_context
 from infra.local.stack import LocalStack
-from script_to_film import lambda_runtime
-from script_to_film.domain.models import ScriptRecord, VideoRecord, VideoStatus
-from script_to_film.store import NotFoundError, now_iso
+from script_to_film import runtime
+from script_to_film.domain.errors import NotFoundError
+from script_to_film.domain.models import ScriptRecord, VideoRecord, VideoStatus, now_iso
 from tests.fakes.tracing import RecordingTracerProvider
 
 SCREENPLAY = "Title: Secret Draft\n\nINT. VAULT - NIGHT\n\nThe combination is 31-12-77.\n"
@@ -30,7 +30,7 @@ def stack() -> Iterator[LocalStack]:
 @pytest.fixture
 def traced(monkeypatch: pytest.MonkeyPatch) -> RecordingTracerProvider:
     recorder = RecordingTracerProvider()
-    monkeypatch.setattr(lambda_runtime.tracer, "provider", recorder)
+    monkeypatch.setattr(runtime.tracer, "provider", recorder)
     return recorder
 
 
@@ -74,7 +74,7 @@ def test_the_api_never_traces_a_screenplay_or_a_presigned_url(
         film_key="videos/video-traced0000000001/film.mp4",
         created_at=now_iso(),
     )
-    stack.store.create_video(video, [])
+    stack.backend.videos.create(video, [])
     signed = call_api("GET", f"/videos/{video.id}")
 
     assert created["statusCode"] == 201 and text["body"] == SCREENPLAY
@@ -91,7 +91,7 @@ def test_the_writer_never_traces_its_answer_or_its_errors(
     ready = ScriptRecord(
         id="script-tracedready0001", title="Secret Draft", scene_count=1, created_at=now_iso()
     )
-    stack.store.put_script(ready, SCREENPLAY)
+    stack.backend.scripts.put(ready, SCREENPLAY)
     event = {"script_id": ready.id, "prompt": "a vault", "genre": None, "duration_seconds": 30, "tone": None}
 
     answer = script_writer.handler(event, writer_context())

@@ -9,10 +9,9 @@ import pytest
 
 from infra.local.stack import LocalStack
 from script_to_film.adapters.providers.registry import register_provider, reset_providers
-from script_to_film.domain.errors import BudgetExceededError
+from script_to_film.domain.errors import BudgetExceededError, SubmitInDoubtError
 from script_to_film.domain.limits import MAX_SCENES
 from script_to_film.domain.models import SceneJob, SceneStatus
-from script_to_film.store import SubmitInDoubtError
 from script_to_film.submission import (
     TooManyPollsError,
     TooManyScenesError,
@@ -51,22 +50,22 @@ def first_scene(video_id: str) -> dict[str, object]:
 def test_a_duplicate_submit_returns_the_same_task_without_paying_again(stack: LocalStack) -> None:
     provider = ScriptedProvider()
     register_provider("animatic", lambda: provider)
-    video = create_video(stack.store, SCREENPLAY, OPTIONS)
-    workflow = FilmWorkflow(stack.store)
+    video = create_video(stack.backend, SCREENPLAY, OPTIONS)
+    workflow = FilmWorkflow(stack.backend)
 
     first = workflow.submit_scene(first_scene(video.id))
     again = workflow.submit_scene(first_scene(video.id))
 
     assert again["task"]["task_id"] == first["task"]["task_id"]
     assert provider.submitted == [1]
-    assert stack.store.get_video(video.id).scenes[0].status is SceneStatus.SUBMITTED
+    assert stack.backend.videos.get(video.id).scenes[0].status is SceneStatus.SUBMITTED
 
 
 def test_a_submit_that_crashed_after_the_provider_call_is_never_paid_twice(stack: LocalStack) -> None:
     provider = CrashesAfterSubmitting()
     register_provider("animatic", lambda: provider)
-    video = create_video(stack.store, SCREENPLAY, OPTIONS)
-    workflow = FilmWorkflow(stack.store)
+    video = create_video(stack.backend, SCREENPLAY, OPTIONS)
+    workflow = FilmWorkflow(stack.backend)
 
     with pytest.raises(RuntimeError):
         workflow.submit_scene(first_scene(video.id))
@@ -78,42 +77,45 @@ def test_a_submit_that_crashed_after_the_provider_call_is_never_paid_twice(stack
         {**first_scene(video.id), "error": {"Error": "SubmitInDoubtError", "Cause": "{}"}}
     )
     assert failed["task"]["failure_code"] == "SUBMIT_IN_DOUBT"
-    assert stack.store.get_video(video.id).scenes[0].status is SceneStatus.FAILED
+    assert stack.backend.videos.get(video.id).scenes[0].status is SceneStatus.FAILED
 
 
 def test_a_late_status_never_overwrites_a_final_one(stack: LocalStack) -> None:
-    video = create_video(stack.store, SCREENPLAY, OPTIONS)
-    store = stack.store
+    video = create_video(stack.backend, SCREENPLAY, OPTIONS)
+    backend = stack.backend
 
-    assert store.set_scene_status(video.id, 1, SceneStatus.SUBMITTED)
-    assert store.set_scene_status(video.id, 1, SceneStatus.RUNNING)
-    assert store.set_scene_status(video.id, 1, SceneStatus.STORING)
-    assert store.set_scene_status(video.id, 1, SceneStatus.SUCCEEDED, clip_key="videos/x/scene_001.mp4")
-    assert not store.set_scene_status(video.id, 1, SceneStatus.RUNNING, progress=0.4)
-    assert not store.set_scene_status(video.id, 1, SceneStatus.FAILED, failure_code="TIMEOUT")
-    scene = store.get_video(video.id).scenes[0]
+    assert backend.videos.set_scene_status(video.id, 1, SceneStatus.SUBMITTED)
+    assert backend.videos.set_scene_status(video.id, 1, SceneStatus.RUNNING)
+    assert backend.videos.set_scene_status(video.id, 1, SceneStatus.STORING)
+    assert backend.videos.set_scene_status(
+        video.id, 1, SceneStatus.SUCCEEDED, clip_key="videos/x/scene_001.mp4"
+    )
+    assert not backend.videos.set_scene_status(video.id, 1, SceneStatus.RUNNING, progress=0.4)
+    assert not backend.videos.set_scene_status(video.id, 1, SceneStatus.FAILED, failure_code="TIMEOUT")
+    scene = backend.videos.get(video.id).scenes[0]
     assert scene.status is SceneStatus.SUCCEEDED
     assert scene.progress is None
     assert scene.failure_code is None
 
 
 def test_a_pending_scene_cannot_jump_to_succeeded(stack: LocalStack) -> None:
-    video = create_video(stack.store, SCREENPLAY, OPTIONS)
+    video = create_video(stack.backend, SCREENPLAY, OPTIONS)
 
-    assert not stack.store.set_scene_status(video.id, 2, SceneStatus.SUCCEEDED)
-    assert stack.store.get_video(video.id).scenes[1].status is SceneStatus.PENDING
+    assert not stack.backend.videos.set_scene_status(video.id, 2, SceneStatus.SUCCEEDED)
+    assert stack.backend.videos.get(video.id).scenes[1].status is SceneStatus.PENDING
 
 
 def test_a_video_runs_once_under_its_own_name(stack: LocalStack) -> None:
-    video = create_video(stack.store, SCREENPLAY, OPTIONS)
+    video = create_video(stack.backend, SCREENPLAY, OPTIONS)
     execution = {"video_id": video.id, "provider": "animatic", "model": "animatic", "poll_seconds": 1}
 
-    first = stack.store.start_execution(video.id, execution)
+    first = stack.backend.orchestrator.start(video.id, execution)
     with pytest.raises(stack.sfn.exceptions.ExecutionAlreadyExists):
-        stack.store.start_execution(video.id, {**execution, "poll_seconds": 2})
+        stack.backend.orchestrator.start(video.id, {**execution, "poll_seconds": 2})
 
     assert first.endswith(f":{video.id}")
-    stack.wait(stack.store.get_video(video.id), timeout=60)
+    stack.backend.videos.record_execution(video.id, first)
+    stack.wait(stack.backend.videos.get(video.id), timeout=60)
 
 
 def test_too_many_scenes_and_over_budget_are_refused_before_anything_runs() -> None:

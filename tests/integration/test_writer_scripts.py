@@ -17,12 +17,14 @@ from pydantic import ValidationError
 from functions import script_writer
 from infra.local.lambda_dispatch import LocalLambdaContext
 from infra.local.stack import LocalStack
+from script_to_film.adapters.backend import AwsBackend
+from script_to_film.adapters.repositories.scripts import ScriptRepository
 from script_to_film.domain import breakdown
 from script_to_film.domain.breakdown import StoredBreakdown
+from script_to_film.domain.errors import NotFoundError
 from script_to_film.domain.limits import MAX_SCRIPT_SCENES
-from script_to_film.domain.models import ScriptRecord, ScriptStatus
+from script_to_film.domain.models import ScriptRecord, ScriptStatus, now_iso
 from script_to_film.scripts import DEFAULT_CLAIM_SECONDS, generate_script
-from script_to_film.store import FilmStore, NotFoundError, now_iso
 from tests.fakes.anthropic_api import SCREENPLAY, FakeAnthropic, Reply, serving
 
 
@@ -39,10 +41,10 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-def writing(store: FilmStore) -> dict[str, Any]:
+def writing(backend: AwsBackend) -> dict[str, Any]:
     """A new script as `POST /scripts/generate` leaves it, and the event it sends the writer."""
     script_id = f"script-{uuid.uuid4().hex[:12]}"
-    store.put_script_item(ScriptRecord(id=script_id, status=ScriptStatus.WRITING, created_at=now_iso()))
+    backend.scripts.put_item(ScriptRecord(id=script_id, status=ScriptStatus.WRITING, created_at=now_iso()))
     return {
         "script_id": script_id,
         "prompt": "An old ferry makes its last crossing",
@@ -52,8 +54,8 @@ def writing(store: FilmStore) -> dict[str, Any]:
     }
 
 
-def item(store: FilmStore, script_id: str) -> dict[str, Any]:
-    return dict(store.table.get_item(Key={"pk": f"SCRIPT#{script_id}", "sk": "SCRIPT"})["Item"])
+def item(backend: AwsBackend, script_id: str) -> dict[str, Any]:
+    return dict(backend.aws.table.get_item(Key={"pk": f"SCRIPT#{script_id}", "sk": "SCRIPT"})["Item"])
 
 
 def context(timeout_seconds: float) -> LocalLambdaContext:
@@ -72,18 +74,18 @@ def context(timeout_seconds: float) -> LocalLambdaContext:
 def test_the_writer_lambda_makes_a_writing_script_ready(
     stack: LocalStack, fake: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    event = writing(stack.store)
+    event = writing(stack.backend)
     fake.enqueue(Reply.fenced())
-    claim = FilmStore.claim_script_writing
+    claim = ScriptRepository.claim_writing
     claims_left: list[float] = []
 
-    def claim_and_look(store: FilmStore, script_id: str, lease_seconds: int) -> bool:
-        claimed = claim(store, script_id, lease_seconds)
-        claims_left.append(float(item(store, script_id)["writer_claim_expires"]) - time.time())
+    def claim_and_look(scripts: ScriptRepository, script_id: str, lease_seconds: int) -> bool:
+        claimed = claim(scripts, script_id, lease_seconds)
+        claims_left.append(float(item(stack.backend, script_id)["writer_claim_expires"]) - time.time())
         return claimed
 
-    # The handler has a store of its own (built from the environment, as on AWS).
-    monkeypatch.setattr(FilmStore, "claim_script_writing", claim_and_look)
+    # The handler has a backend of its own (built from the environment, as on AWS).
+    monkeypatch.setattr(ScriptRepository, "claim_writing", claim_and_look)
 
     answer = script_writer.handler(event, context(timeout_seconds=600))
 
@@ -91,9 +93,9 @@ def test_the_writer_lambda_makes_a_writing_script_ready(
     assert answer["title"] == "The Last Ferry"
     assert answer["scene_count"] == 6
     assert answer["failure"] is None
-    assert stack.store.get_script_text(event["script_id"]) == SCREENPLAY
-    assert "writer_claim_expires" not in item(stack.store, event["script_id"])
-    assert stack.store.get_script(event["script_id"]).status is ScriptStatus.READY
+    assert stack.backend.scripts.get_text(event["script_id"]) == SCREENPLAY
+    assert "writer_claim_expires" not in item(stack.backend, event["script_id"])
+    assert stack.backend.scripts.get(event["script_id"]).status is ScriptStatus.READY
     assert len(fake.calls) == 1
     # The claim lasted as long as the invocation could run, so a retry after a timeout finds it expired.
     [left] = claims_left
@@ -101,12 +103,12 @@ def test_the_writer_lambda_makes_a_writing_script_ready(
 
 
 def test_a_written_script_is_stored_with_its_breakdown(stack: LocalStack, fake: FakeAnthropic) -> None:
-    event = writing(stack.store)
+    event = writing(stack.backend)
     fake.enqueue(Reply.screenplay())
 
-    generate_script(stack.store, event)
+    generate_script(stack.backend, event)
 
-    document = stack.store.get_script_breakdown(event["script_id"])
+    document = stack.backend.scripts.get_breakdown(event["script_id"])
     assert document is not None
     assert StoredBreakdown.model_validate_json(document) == StoredBreakdown.of(breakdown.plan(SCREENPLAY))
 
@@ -114,61 +116,61 @@ def test_a_written_script_is_stored_with_its_breakdown(stack: LocalStack, fake: 
 def test_a_written_script_of_more_scenes_than_a_script_may_have_fails(
     stack: LocalStack, fake: FakeAnthropic
 ) -> None:
-    event = writing(stack.store)
+    event = writing(stack.backend)
     endless = SCREENPLAY + "".join(
         f"\nINT. CORRIDOR {n} - NIGHT\n\nFootsteps.\n" for n in range(MAX_SCRIPT_SCENES)
     )
     fake.enqueue(Reply.screenplay(endless))
 
-    script = generate_script(stack.store, event)
+    script = generate_script(stack.backend, event)
 
     assert script.status is ScriptStatus.FAILED
     assert script.failure is not None and f"at most {MAX_SCRIPT_SCENES:,}" in script.failure
-    assert stack.store.get_script_breakdown(event["script_id"]) is None
+    assert stack.backend.scripts.get_breakdown(event["script_id"]) is None
 
 
 def test_a_duplicate_delivery_neither_pays_again_nor_rewrites_the_script(
     stack: LocalStack, fake: FakeAnthropic
 ) -> None:
-    event = writing(stack.store)
+    event = writing(stack.backend)
     fake.enqueue(Reply.screenplay(), Reply.screenplay(SCREENPLAY.replace("The Last Ferry", "Another")))
 
-    first = generate_script(stack.store, event)
-    again = generate_script(stack.store, event)
+    first = generate_script(stack.backend, event)
+    again = generate_script(stack.backend, event)
 
     assert first.status is again.status is ScriptStatus.READY
     assert again.title == "The Last Ferry"
-    assert stack.store.get_script_text(event["script_id"]) == SCREENPLAY
+    assert stack.backend.scripts.get_text(event["script_id"]) == SCREENPLAY
     assert len(fake.calls) == 1
     assert fake.pending == 1
 
 
 def test_a_delivery_while_another_is_writing_leaves_it_alone(stack: LocalStack, fake: FakeAnthropic) -> None:
-    event = writing(stack.store)
-    assert stack.store.claim_script_writing(event["script_id"], DEFAULT_CLAIM_SECONDS)
+    event = writing(stack.backend)
+    assert stack.backend.scripts.claim_writing(event["script_id"], DEFAULT_CLAIM_SECONDS)
     fake.enqueue(Reply.screenplay())
 
-    script = generate_script(stack.store, event)
+    script = generate_script(stack.backend, event)
 
     assert script.status is ScriptStatus.WRITING
     assert fake.calls == []
 
 
 def test_a_retry_takes_over_from_a_delivery_that_died(stack: LocalStack, fake: FakeAnthropic) -> None:
-    event = writing(stack.store)
+    event = writing(stack.backend)
     # The claim of a delivery that timed out: its lease has run out.
-    assert stack.store.claim_script_writing(event["script_id"], lease_seconds=-60)
+    assert stack.backend.scripts.claim_writing(event["script_id"], lease_seconds=-60)
     fake.enqueue(Reply.screenplay())
 
-    assert generate_script(stack.store, event).status is ScriptStatus.READY
+    assert generate_script(stack.backend, event).status is ScriptStatus.READY
     assert len(fake.calls) == 1
 
 
 def test_a_refusal_fails_the_script_with_its_reason(stack: LocalStack, fake: FakeAnthropic) -> None:
-    event = writing(stack.store)
+    event = writing(stack.backend)
     fake.enqueue(Reply.refusal())
 
-    script = generate_script(stack.store, event)
+    script = generate_script(stack.backend, event)
 
     assert script.status is ScriptStatus.FAILED
     assert script.failure is not None and script.failure.startswith(
@@ -176,11 +178,11 @@ def test_a_refusal_fails_the_script_with_its_reason(stack: LocalStack, fake: Fak
     )
     assert script.scene_count == 0
     with pytest.raises(NotFoundError):
-        stack.store.get_script_text(event["script_id"])
-    assert "writer_claim_expires" not in item(stack.store, event["script_id"])
+        stack.backend.scripts.get_text(event["script_id"])
+    assert "writer_claim_expires" not in item(stack.backend, event["script_id"])
     # Failed is final: a late duplicate does not try again.
     fake.enqueue(Reply.screenplay())
-    assert generate_script(stack.store, event).status is ScriptStatus.FAILED
+    assert generate_script(stack.backend, event).status is ScriptStatus.FAILED
     assert len(fake.calls) == 1
 
 
@@ -195,10 +197,10 @@ def test_a_refusal_fails_the_script_with_its_reason(stack: LocalStack, fake: Fak
 def test_the_writers_errors_fail_the_script(
     stack: LocalStack, fake: FakeAnthropic, replies: list[Reply], failure: str
 ) -> None:
-    event = writing(stack.store)
+    event = writing(stack.backend)
     fake.enqueue(*replies)
 
-    script = generate_script(stack.store, event)
+    script = generate_script(stack.backend, event)
 
     assert script.status is ScriptStatus.FAILED
     assert script.failure is not None and failure in script.failure
@@ -209,9 +211,9 @@ def test_a_missing_key_fails_the_script_without_a_call(
     stack: LocalStack, fake: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
-    event = writing(stack.store)
+    event = writing(stack.backend)
 
-    script = generate_script(stack.store, event)
+    script = generate_script(stack.backend, event)
 
     assert script.status is ScriptStatus.FAILED
     assert script.failure == "no Anthropic API key: set ANTHROPIC_API_KEY"
@@ -221,9 +223,9 @@ def test_a_missing_key_fails_the_script_without_a_call(
 def test_a_prompt_out_of_bounds_fails_the_script_without_a_call(
     stack: LocalStack, fake: FakeAnthropic
 ) -> None:
-    event = {**writing(stack.store), "prompt": "hi"}
+    event = {**writing(stack.backend), "prompt": "hi"}
 
-    script = generate_script(stack.store, event)
+    script = generate_script(stack.backend, event)
 
     assert script.status is ScriptStatus.FAILED
     assert script.failure == "prompt: String should have at least 3 characters"
@@ -233,39 +235,39 @@ def test_a_prompt_out_of_bounds_fails_the_script_without_a_call(
 def test_an_unexpected_failure_gives_the_claim_back_for_lambdas_retry(
     stack: LocalStack, fake: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    event = writing(stack.store)
+    event = writing(stack.backend)
     fake.enqueue(Reply.screenplay(), Reply.screenplay())
-    finish = stack.store.finish_script
+    finish = stack.backend.scripts.finish
 
     def storage_down(*args: Any, **kwargs: Any) -> bool:
         raise ConnectionError("S3 is unreachable")
 
-    monkeypatch.setattr(stack.store, "finish_script", storage_down)
+    monkeypatch.setattr(stack.backend.scripts, "finish", storage_down)
     with pytest.raises(ConnectionError):
-        generate_script(stack.store, event)
-    assert stack.store.get_script(event["script_id"]).status is ScriptStatus.WRITING
-    assert "writer_claim_expires" not in item(stack.store, event["script_id"])
+        generate_script(stack.backend, event)
+    assert stack.backend.scripts.get(event["script_id"]).status is ScriptStatus.WRITING
+    assert "writer_claim_expires" not in item(stack.backend, event["script_id"])
 
-    monkeypatch.setattr(stack.store, "finish_script", finish)
-    assert generate_script(stack.store, event).status is ScriptStatus.READY
+    monkeypatch.setattr(stack.backend.scripts, "finish", finish)
+    assert generate_script(stack.backend, event).status is ScriptStatus.READY
     # The retry pays again: the first answer was lost with the crash, which a claim cannot prevent.
     assert len(fake.calls) == 2
 
 
 def test_the_event_must_be_exactly_the_apis(stack: LocalStack, fake: FakeAnthropic) -> None:
-    event = writing(stack.store)
+    event = writing(stack.backend)
     for broken in ({**event, "temperature": 0.7}, {k: v for k, v in event.items() if k != "tone"}):
         with pytest.raises(ValidationError):
-            generate_script(stack.store, broken)
-    assert stack.store.get_script(event["script_id"]).status is ScriptStatus.WRITING
+            generate_script(stack.backend, broken)
+    assert stack.backend.scripts.get(event["script_id"]).status is ScriptStatus.WRITING
     assert fake.requests == []
 
 
 def test_an_unknown_script_is_not_found(stack: LocalStack, fake: FakeAnthropic) -> None:
-    event = {**writing(stack.store), "script_id": "script-nope"}
+    event = {**writing(stack.backend), "script_id": "script-nope"}
 
     with pytest.raises(NotFoundError):
-        generate_script(stack.store, event)
+        generate_script(stack.backend, event)
     assert fake.requests == []
 
 
@@ -292,12 +294,12 @@ def test_post_scripts_generate_is_written_by_claude_on_the_local_stack(
     raw = response["body"]
     script_id = json.loads(base64.b64decode(raw) if response.get("isBase64Encoded") else raw)["id"]
     deadline = time.monotonic() + 30
-    while (script := stack.store.get_script(script_id)).status is ScriptStatus.WRITING:
+    while (script := stack.backend.scripts.get(script_id)).status is ScriptStatus.WRITING:
         assert time.monotonic() < deadline, "the writer never finished"
         time.sleep(0.1)
     assert script.status is ScriptStatus.READY, script.failure
     assert (script.title, script.scene_count) == ("The Last Ferry", 6)
-    assert stack.store.get_script_text(script_id) == SCREENPLAY
+    assert stack.backend.scripts.get_text(script_id) == SCREENPLAY
     [call] = fake.calls
     assert "6 scenes" in call.body["system"]
     assert "Genre: drama" in call.body["messages"][0]["content"]

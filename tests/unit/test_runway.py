@@ -39,10 +39,9 @@ from script_to_film.adapters.providers.runway import (
 )
 from script_to_film.domain import catalog
 from script_to_film.domain.catalog import Endpoint
-from script_to_film.domain.errors import PermanentProviderError, TransientProviderError
+from script_to_film.domain.errors import PermanentProviderError, SubmitInDoubtError, TransientProviderError
 from script_to_film.domain.models import Scene, SceneJob, Shot
 from script_to_film.domain.ports import TaskState, VideoProvider
-from script_to_film.store import SubmitInDoubtError
 
 API_KEY = "key_unit_test_secret_0000"
 PROMPT = "Wide establishing shot: gulls wheel over a harbour at dawn."

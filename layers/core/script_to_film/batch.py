@@ -17,12 +17,12 @@ Exactly once per object version
     created with a conditional write before anything starts: a later delivery of the same version
     finds it and answers the earlier batch id without starting anything. Each screenplay of the
     batch is claimed too, and the new video's id is written onto its claim before the video is
-    stored (`BatchStore`), so a delivery that resumes a batch whose first delivery died knows, for
-    each screenplay, whether it was started, half-stored (retired, then started again) or never
-    begun. Only one delivery works on a batch at a time: it holds a lease that lasts as long as its
-    Lambda invocation can (the remaining time plus a margin), so nobody takes over from a
-    delivery that is still running; a delivery that fails ends its lease at once, and Lambda's
-    retry, a minute later, picks the batch up where it stopped.
+    stored (`start_video`'s `before_storing`), so a delivery that resumes a batch whose first
+    delivery died knows, for each screenplay, whether it was started, half-stored (retired, then
+    started again) or never begun. Only one delivery works on a batch at a time: it holds a lease
+    that lasts as long as its Lambda invocation can (the remaining time plus a margin), so nobody
+    takes over from a delivery that is still running; a delivery that fails ends its lease at
+    once, and Lambda's retry, a minute later, picks the batch up where it stopped.
 
 What the handler raises, and what it returns
     Bad input is permanent: an object that is gone, too large, not UTF-8 or without scenes, a
@@ -56,12 +56,9 @@ import re
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from pathlib import PurePosixPath
 from typing import Any, Literal
 from urllib.parse import quote_plus, unquote_plus
@@ -69,27 +66,20 @@ from urllib.parse import quote_plus, unquote_plus
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from script_to_film.domain import cost
-from script_to_film.domain.errors import InvalidInputError, ScriptToFilmError
+from script_to_film.domain.errors import InvalidInputError, NotFoundError, ScriptToFilmError
+from script_to_film.domain.keys import batch_record_key, batch_summary_key
 from script_to_film.domain.limits import MAX_SCREENPLAY_BYTES
 from script_to_film.domain.models import (
     BatchItemRecord,
     BatchItemState,
     BatchRecord,
     BatchStatus,
-    SceneJob,
     VideoRecord,
     VideoStatus,
-)
-from script_to_film.domain.status import VIDEO_FINAL
-from script_to_film.store import (
-    FilmStore,
-    NotFoundError,
-    StoredObject,
-    StoreSettings,
-    batch_record_key,
-    batch_summary_key,
     now_iso,
 )
+from script_to_film.domain.ports import Backend, StoredObject
+from script_to_film.domain.status import VIDEO_FINAL
 from script_to_film.submission import VideoOptions, start_video
 
 INCOMING_PREFIX = "incoming/"
@@ -507,46 +497,6 @@ class BatchSummary(BaseModel):
     completed_at: str
 
 
-# The store a batch starts videos through --------------------------------------------------------
-
-_starting_item: ContextVar[tuple[str, int, str] | None] = ContextVar("stf_starting_batch_item", default=None)
-
-
-class BatchStore(FilmStore):
-    """The store the trigger starts videos through. Inside `starting_item`, a video about to be
-    stored is tagged with its batch, and its id is written onto the item's claim first: a
-    delivery that resumes the batch after a crash can then tell whether that start got through."""
-
-    @contextmanager
-    def starting_item(self, batch_id: str, number: int, owner: str) -> Iterator[None]:
-        token = _starting_item.set((batch_id, number, owner))
-        try:
-            yield
-        finally:
-            _starting_item.reset(token)
-
-    def create_video(self, video: VideoRecord, jobs: Iterable[SceneJob]) -> None:
-        starting = _starting_item.get()
-        if starting is not None:
-            batch_id, number, owner = starting
-            if not self.update_batch_item(batch_id, number, owner, video_id=video.id):
-                raise BatchLeaseLostError(
-                    f"batch {batch_id} was taken over while starting screenplay {number}"
-                )
-            video.batch_id = batch_id
-        super().create_video(video, jobs)
-
-
-@cache
-def _store_for(settings_json: str) -> BatchStore:
-    return BatchStore(StoreSettings.model_validate_json(settings_json))
-
-
-def store_from_env() -> BatchStore:
-    """The trigger's store, made once per cold start (and per configuration, for the local stack)."""
-    return _store_for(StoreSettings.from_env().model_dump_json())
-
-
 # Handling a delivery ---------------------------------------------------------------------------
 
 
@@ -562,16 +512,17 @@ class _Planned:
     error: str | None = None
 
 
-def handle_event(event: Mapping[str, Any], store: BatchStore, *, remaining_seconds: float) -> DeliveryResult:
+def handle_event(event: Mapping[str, Any], backend: Backend, *, remaining_seconds: float) -> DeliveryResult:
     """Start what an S3 event's uploads ask for; `remaining_seconds` is how long this Lambda
     invocation may still run (the lease a delivery holds on the batches it works on)."""
     objects, ignored = objects_in(event)
     return DeliveryResult(
-        batches=[deliver(store, obj, remaining_seconds=remaining_seconds) for obj in objects], ignored=ignored
+        batches=[deliver(backend, obj, remaining_seconds=remaining_seconds) for obj in objects],
+        ignored=ignored,
     )
 
 
-def deliver(store: BatchStore, obj: ObjectVersion, *, remaining_seconds: float) -> BatchResult:
+def deliver(backend: Backend, obj: ObjectVersion, *, remaining_seconds: float) -> BatchResult:
     """Start the videos of one object version, unless another delivery of it did or is doing so."""
     owner = uuid.uuid4().hex
     now = time.time()
@@ -587,30 +538,30 @@ def deliver(store: BatchStore, obj: ObjectVersion, *, remaining_seconds: float) 
         lease_until=lease_until,
         created_at=now_iso(),
     )
-    earlier = store.claim_batch(batch)
+    earlier = backend.batches.claim(batch)
     if earlier is not None:
         if earlier.status is BatchStatus.STARTED:
             # The delivery that started the batch may have failed writing the summary of videos
             # that had all ended; this retry is the one chance left to write it.
-            summarize_batch(store, earlier.id)
+            summarize_batch(backend, earlier.id)
         if earlier.status is not BatchStatus.STARTING:
             return _result(earlier, duplicate=True)
         # A delivery that is still running keeps the batch; one whose lease ran out is over.
-        if earlier.lease_until >= now or not store.take_over_batch(earlier, owner, lease_until, now):
+        if earlier.lease_until >= now or not backend.batches.take_over(earlier, owner, lease_until, now):
             return _result(earlier, duplicate=True, in_progress=True)
         batch = earlier.model_copy(update={"owner": owner, "lease_until": lease_until})
     try:
-        started = _start_batch(store, obj, batch)
+        started = _start_batch(backend, obj, batch)
     except Exception:
-        store.release_batch(batch.id, owner)
+        backend.batches.release(batch.id, owner)
         raise
-    return _result(store.get_batch(batch.id), started=started)
+    return _result(backend.batches.get(batch.id), started=started)
 
 
-def _start_batch(store: BatchStore, obj: ObjectVersion, batch: BatchRecord) -> list[str]:
-    name, planned = _plan(store, obj)
-    started = [video for item in planned if (video := _start_item(store, batch, item)) is not None]
-    final = store.get_batch(batch.id)
+def _start_batch(backend: Backend, obj: ObjectVersion, batch: BatchRecord) -> list[str]:
+    name, planned = _plan(backend, obj)
+    started = [video for item in planned if (video := _start_item(backend, batch, item)) is not None]
+    final = backend.batches.get(batch.id)
     document = BatchDocument(
         batch_id=batch.id,
         name=name,
@@ -621,22 +572,22 @@ def _start_batch(store: BatchStore, obj: ObjectVersion, batch: BatchRecord) -> l
             for i in final.items
         ],
     )
-    store.put_json(batch_record_key(batch.id), document.model_dump(mode="json"))
-    if not store.set_batch_status(
+    backend.objects.put_json(batch_record_key(batch.id), document.model_dump(mode="json"))
+    if not backend.batches.set_status(
         batch.id, BatchStatus.STARTED, expected=BatchStatus.STARTING, owner=batch.owner, name=name
     ):
         raise BatchLeaseLostError(f"batch {batch.id} was taken over before it was marked started")
     # Videos that ended before the batch was marked started could not write the summary.
-    summarize_batch(store, batch.id)
+    summarize_batch(backend, batch.id)
     return started
 
 
-def _plan(store: FilmStore, obj: ObjectVersion) -> tuple[str, list[_Planned]]:
+def _plan(backend: Backend, obj: ObjectVersion) -> tuple[str, list[_Planned]]:
     """The batch's name and its screenplays, in order. A problem with the object itself makes it
     a batch of one failed item, so that it is recorded and never retried."""
     limit = MAX_MANIFEST_BYTES if obj.is_manifest else MAX_SCREENPLAY_BYTES
     try:
-        uploaded = _read(store, obj.bucket, obj.key, obj.version_id, limit)
+        uploaded = _read(backend, obj.bucket, obj.key, obj.version_id, limit)
         uploader_options = metadata_options(uploaded.metadata, obj.key)
         if not obj.is_manifest:
             options = merge_options(uploader_options)
@@ -650,13 +601,13 @@ def _plan(store: FilmStore, obj: ObjectVersion) -> tuple[str, list[_Planned]]:
         return obj.name, [_Planned(1, obj.name, obj.key, error=message)]
     name = manifest.name or obj.name
     return name, [
-        _plan_entry(store, obj, number, entry, defaults)
+        _plan_entry(backend, obj, number, entry, defaults)
         for number, entry in enumerate(manifest.screenplays, start=1)
     ]
 
 
 def _plan_entry(
-    store: FilmStore, obj: ObjectVersion, number: int, entry: ManifestScreenplay, defaults: BatchVideoOptions
+    backend: Backend, obj: ObjectVersion, number: int, entry: ManifestScreenplay, defaults: BatchVideoOptions
 ) -> _Planned:
     key = entry.key
     name = entry.name or (PurePosixPath(key).stem if key else f"screenplay {number}")
@@ -674,17 +625,19 @@ def _plan_entry(
         number,
         name,
         key,
-        read=lambda: _read(store, obj.bucket, key, None, MAX_SCREENPLAY_BYTES).body,
+        read=lambda: _read(backend, obj.bucket, key, None, MAX_SCREENPLAY_BYTES).body,
         options=options,
     )
 
 
-def _read(store: FilmStore, bucket: str, key: str, version_id: str | None, limit: int) -> StoredObject:
+def _read(backend: Backend, bucket: str, key: str, version_id: str | None, limit: int) -> StoredObject:
+    from botocore.exceptions import ClientError
+
     try:
-        found = store.read_object(bucket, key, version_id, limit)
+        found = backend.objects.read(bucket, key, version_id, limit)
     except NotFoundError as error:
         raise BatchInputError(str(error)) from None
-    except store.s3.exceptions.ClientError as error:
+    except ClientError as error:
         if _may_pass(error):
             raise
         problem = error.response.get("Error", {})
@@ -728,51 +681,60 @@ def _may_pass(error: Any) -> bool:
     return code in _S3_RETRY_CODES or (isinstance(status, int) and (status >= 500 or status == 429))
 
 
-def _start_item(store: BatchStore, batch: BatchRecord, planned: _Planned) -> str | None:
+def _start_item(backend: Backend, batch: BatchRecord, planned: _Planned) -> str | None:
     """Start one screenplay unless it already was; the id of the video started, if one was."""
     owner = batch.owner
     claim = BatchItemRecord(number=planned.number, name=planned.name, key=planned.key, owner=owner)
-    earlier = store.claim_batch_item(batch.id, claim)
+    earlier = backend.batches.claim_item(batch.id, claim)
     if earlier is not None:
         if earlier.state is not BatchItemState.CLAIMED:
             return None
-        if _resume(store, batch, earlier):
+        if _resume(backend, batch, earlier):
             return None
     if planned.error is not None or planned.read is None or planned.options is None:
-        _record(store, batch, planned.number, state=BatchItemState.FAILED, error=planned.error)
+        _record(backend, batch, planned.number, state=BatchItemState.FAILED, error=planned.error)
         return None
+
+    def claim_for(video: VideoRecord) -> None:
+        # The video's id on the claim before the video is stored: a delivery that resumes the
+        # batch after a crash can then tell whether this start got through.
+        if not backend.batches.update_item(batch.id, planned.number, owner, video_id=video.id):
+            raise BatchLeaseLostError(
+                f"batch {batch.id} was taken over while starting screenplay {planned.number}"
+            )
+        video.batch_id = batch.id
+
     try:
         source = planned.read()
-        with store.starting_item(batch.id, planned.number, owner):
-            video = start_video(store, source, planned.options)
+        video = start_video(backend, source, planned.options, before_storing=claim_for)
     except (InvalidInputError, ValidationError) as error:
         message = describe(error) if isinstance(error, ValidationError) else str(error)
-        _record(store, batch, planned.number, state=BatchItemState.FAILED, error=message)
+        _record(backend, batch, planned.number, state=BatchItemState.FAILED, error=message)
         return None
-    _record(store, batch, planned.number, state=BatchItemState.STARTED, video_id=video.id)
+    _record(backend, batch, planned.number, state=BatchItemState.STARTED, video_id=video.id)
     return video.id
 
 
-def _resume(store: BatchStore, batch: BatchRecord, item: BatchItemRecord) -> bool:
+def _resume(backend: Backend, batch: BatchRecord, item: BatchItemRecord) -> bool:
     """Take over a screenplay a delivery that died had claimed; True when it was in fact started
     (now recorded), False when it must be started."""
-    if not store.update_batch_item(batch.id, item.number, str(item.owner), owner=batch.owner):
+    if not backend.batches.update_item(batch.id, item.number, str(item.owner), owner=batch.owner):
         raise BatchLeaseLostError(f"batch {batch.id} was taken over while resuming screenplay {item.number}")
     if item.video_id is None:
         return False  # it died before storing anything of the video
-    video = store.get_video_header(item.video_id)
+    video = backend.videos.get_header(item.video_id)
     if video is None:
         return False  # … or before the video itself was written, and so before it was started
-    if video.execution_arn or store.find_execution(video.id):
-        _record(store, batch, item.number, state=BatchItemState.STARTED, video_id=video.id)
+    if video.execution_arn or backend.orchestrator.find(video.id):
+        _record(backend, batch, item.number, state=BatchItemState.STARTED, video_id=video.id)
         return True
     # Stored but never started: retire it, so that nothing waits for it, and start afresh.
-    store.set_video_status(video.id, VideoStatus.FAILED)
+    backend.videos.set_status(video.id, VideoStatus.FAILED)
     return False
 
 
-def _record(store: FilmStore, batch: BatchRecord, number: int, **fields: Any) -> None:
-    if not store.update_batch_item(batch.id, number, batch.owner, **fields):
+def _record(backend: Backend, batch: BatchRecord, number: int, **fields: Any) -> None:
+    if not backend.batches.update_item(batch.id, number, batch.owner, **fields):
         raise BatchLeaseLostError(f"batch {batch.id} was taken over before screenplay {number} was recorded")
 
 
@@ -811,26 +773,26 @@ def _result(
 # The summary -----------------------------------------------------------------------------------
 
 
-def summarize_batch(store: FilmStore, batch_id: str) -> BatchSummary | None:
+def summarize_batch(backend: Backend, batch_id: str) -> BatchSummary | None:
     """Write the batch's summary if every screenplay in it has been started (or refused) and every
     video has ended; None (and nothing written) while something is still going on.
 
     Safe to call from every party at any time: it writes the same summary however often it runs.
     """
-    batch = store.get_batch(batch_id)
+    batch = backend.batches.get(batch_id)
     if batch.status is BatchStatus.STARTING:
         return None
     videos: dict[str, VideoRecord] = {}
     for item in batch.items:
         if item.video_id is None or item.state is not BatchItemState.STARTED:
             continue
-        video = store.get_video_header(item.video_id)
+        video = backend.videos.get_header(item.video_id)
         if video is None or video.status not in VIDEO_FINAL:
             return None
         videos[item.video_id] = video
     summary = build_summary(batch, videos)
-    store.put_json(batch_summary_key(batch_id), summary.model_dump(mode="json"))
-    store.set_batch_status(batch_id, BatchStatus.DONE, expected=BatchStatus.STARTED)
+    backend.objects.put_json(batch_summary_key(batch_id), summary.model_dump(mode="json"))
+    backend.batches.set_status(batch_id, BatchStatus.DONE, expected=BatchStatus.STARTED)
     return summary
 
 

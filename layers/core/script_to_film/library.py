@@ -33,10 +33,11 @@ from script_to_film.api_models import (
 from script_to_film.domain import breakdown, catalog
 from script_to_film.domain.breakdown import StoredBreakdown
 from script_to_film.domain.catalog import DEFAULT_MODEL
+from script_to_film.domain.errors import NotFoundError
 from script_to_film.domain.limits import MAX_SCRIPT_SCENES
-from script_to_film.domain.models import ScriptRecord, ScriptStatus
+from script_to_film.domain.models import ScriptRecord, ScriptStatus, now_iso
+from script_to_film.domain.ports import Backend
 from script_to_film.scripts import WriteScriptEvent
-from script_to_film.store import FilmStore, NotFoundError, now_iso
 from script_to_film.submission import new_id
 
 WRITER_UNAVAILABLE = "the screenplay writer could not be started; ask again later"
@@ -46,7 +47,7 @@ def summary(script: ScriptRecord) -> ScriptSummary:
     return ScriptSummary.model_validate(script.model_dump())
 
 
-def create(store: FilmStore, request: ScriptCreate) -> ScriptDetail:
+def create(backend: Backend, request: ScriptCreate) -> ScriptDetail:
     """Break the screenplay down (refusing what cannot be filmed), then store it READY, with its
     breakdown."""
     plan = breakdown.plan(request.content, max_scenes=MAX_SCRIPT_SCENES)
@@ -58,14 +59,14 @@ def create(store: FilmStore, request: ScriptCreate) -> ScriptDetail:
         scene_count=len(plan.screenplay.scenes),
         created_at=now_iso(),
     )
-    store.put_script(script, request.content, stored.model_dump(mode="json"))
+    backend.scripts.put(script, request.content, stored.model_dump(mode="json"))
     return _detail(script, stored, DEFAULT_MODEL)
 
 
-def request_written(store: FilmStore, request: ScriptGenerate) -> ScriptDetail:
+def request_written(backend: Backend, request: ScriptGenerate) -> ScriptDetail:
     """Store the script WRITING and start the writer; answer at once."""
     script = ScriptRecord(id=new_id("script"), status=ScriptStatus.WRITING, created_at=now_iso())
-    store.put_script_item(script)
+    backend.scripts.put_item(script)
     event = WriteScriptEvent(
         script_id=script.id,
         prompt=request.prompt,
@@ -74,37 +75,37 @@ def request_written(store: FilmStore, request: ScriptGenerate) -> ScriptDetail:
         tone=request.tone,
     )
     try:
-        store.invoke_writer(event.model_dump())
+        backend.orchestrator.invoke_writer(event.model_dump())
     except Exception:
         # Nothing will ever write it: say so on the script rather than leave it WRITING for good.
-        store.finish_script(script.id, ScriptStatus.FAILED, failure=WRITER_UNAVAILABLE)
+        backend.scripts.finish(script.id, ScriptStatus.FAILED, failure=WRITER_UNAVAILABLE)
         raise
     return ScriptDetail.model_validate(script.model_dump())
 
 
-def detail(store: FilmStore, script_id: str, *, model: str = DEFAULT_MODEL) -> ScriptDetail:
+def detail(backend: Backend, script_id: str, *, model: str = DEFAULT_MODEL) -> ScriptDetail:
     """The script; once READY, with its first page of scenes, its estimate on `model`, and its text
     when that is small enough to come inline."""
-    script = store.get_script(script_id)
+    script = backend.scripts.get(script_id)
     if script.status is not ScriptStatus.READY:
         return ScriptDetail.model_validate(script.model_dump())
     chosen = catalog.get_model(model).id
-    stored = _stored(store, script_id)
+    stored = _stored(backend, script_id)
     if chosen not in stored.estimates:
         # A model added to the catalog since the script was stored: price it once, keep it.
-        stored = _restore(store, script_id)
+        stored = _restore(backend, script_id)
     view = _detail(script, stored, chosen)
-    text = store.get_script_text(script_id)
+    text = backend.scripts.get_text(script_id)
     view.content = text if paging.json_size(text) <= CONTENT_INLINE_BYTES else None
     return view
 
 
-def scenes(store: FilmStore, script_id: str, limit: int, page_token: str | None) -> ScenePage:
+def scenes(backend: Backend, script_id: str, limit: int, page_token: str | None) -> ScenePage:
     """A page of a READY script's scenes, from the one `page_token` names (the first without)."""
-    script = store.get_script(script_id)
+    script = backend.scripts.get(script_id)
     if script.status is not ScriptStatus.READY:
         raise NotFoundError(f"script {script_id} is {script.status.value}: it has no scenes")
-    stored = _stored(store, script_id)
+    stored = _stored(backend, script_id)
     views = _views(stored)
     start = paging.start_of(page_token, script_id, len(views)) if page_token else 0
     items, following = paging.page(views, start, limit, SCENE_PAGE_BYTES, _fitted)
@@ -112,33 +113,33 @@ def scenes(store: FilmStore, script_id: str, limit: int, page_token: str | None)
     return ScenePage(items=items, next_token=next_token)
 
 
-def content(store: FilmStore, script_id: str) -> str:
+def content(backend: Backend, script_id: str) -> str:
     """A READY script's Fountain text, as it was stored."""
-    script = store.get_script(script_id)
+    script = backend.scripts.get(script_id)
     if script.status is not ScriptStatus.READY:
         raise NotFoundError(f"script {script_id} is {script.status.value}: it has no text")
-    return store.get_script_text(script_id)
+    return backend.scripts.get_text(script_id)
 
 
-def page(store: FilmStore, limit: int, page_token: str | None) -> ScriptPage:
-    scripts, next_token = store.list_scripts(limit, page_token)
+def page(backend: Backend, limit: int, page_token: str | None) -> ScriptPage:
+    scripts, next_token = backend.scripts.list(limit, page_token)
     return ScriptPage(items=[summary(script) for script in scripts], next_token=next_token)
 
 
 # The stored breakdown ---------------------------------------------------------------------------
 
 
-def _stored(store: FilmStore, script_id: str) -> StoredBreakdown:
-    document = store.get_script_breakdown(script_id)
+def _stored(backend: Backend, script_id: str) -> StoredBreakdown:
+    document = backend.scripts.get_breakdown(script_id)
     if document is None:
-        return _restore(store, script_id)
+        return _restore(backend, script_id)
     return StoredBreakdown.model_validate_json(document)
 
 
-def _restore(store: FilmStore, script_id: str) -> StoredBreakdown:
+def _restore(backend: Backend, script_id: str) -> StoredBreakdown:
     """Break the stored text down again and keep the result: once per script, not per read."""
-    stored = StoredBreakdown.of(breakdown.plan(store.get_script_text(script_id)))
-    store.put_script_breakdown(script_id, stored.model_dump(mode="json"))
+    stored = StoredBreakdown.of(breakdown.plan(backend.scripts.get_text(script_id)))
+    backend.scripts.put_breakdown(script_id, stored.model_dump(mode="json"))
     return stored
 
 

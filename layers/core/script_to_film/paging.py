@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from script_to_film.domain import untrusted_json
-from script_to_film.store import InvalidPageTokenError
+from script_to_film.domain.errors import InvalidPageTokenError
 
 Item = TypeVar("Item", bound=BaseModel)
 

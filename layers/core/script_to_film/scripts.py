@@ -27,8 +27,8 @@ from script_to_film.domain.breakdown import StoredBreakdown
 from script_to_film.domain.errors import ConfigurationError, InvalidInputError, WriterError
 from script_to_film.domain.limits import MAX_SCRIPT_SCENES
 from script_to_film.domain.models import ScriptRecord, ScriptStatus
+from script_to_film.domain.ports import Backend
 from script_to_film.domain.screenwriting import WriteRequest, Written
-from script_to_film.store import FilmStore
 
 DEFAULT_CLAIM_SECONDS: Final = 900
 """How long a claim lasts when the caller does not say: Lambda's longest run."""
@@ -49,7 +49,7 @@ class WriteScriptEvent(BaseModel):
 
 
 def generate_script(
-    store: FilmStore,
+    backend: Backend,
     event: Mapping[str, Any],
     *,
     model: str | None = None,
@@ -64,15 +64,15 @@ def generate_script(
     gives the claim back and is raised, so that Lambda's retry of the event may succeed.
     """
     job = WriteScriptEvent.model_validate(event)
-    if not store.claim_script_writing(job.script_id, lease_seconds):
-        return store.get_script(job.script_id)
+    if not backend.scripts.claim_writing(job.script_id, lease_seconds):
+        return backend.scripts.get(job.script_id)
     try:
         outcome = _write(job, model)
         if isinstance(outcome, str):
-            store.finish_script(job.script_id, ScriptStatus.FAILED, failure=outcome)
+            backend.scripts.finish(job.script_id, ScriptStatus.FAILED, failure=outcome)
         else:
             written, stored = outcome
-            store.finish_script(
+            backend.scripts.finish(
                 job.script_id,
                 ScriptStatus.READY,
                 text=written.text,
@@ -81,9 +81,9 @@ def generate_script(
                 scene_count=written.scene_count,
             )
     except Exception:
-        store.release_script_writing(job.script_id)
+        backend.scripts.release_writing(job.script_id)
         raise
-    return store.get_script(job.script_id)
+    return backend.scripts.get(job.script_id)
 
 
 def _write(job: WriteScriptEvent, model: str | None) -> tuple[Written, StoredBreakdown] | str:

@@ -10,7 +10,7 @@ import logging
 import math
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel, Field
 
@@ -38,8 +38,9 @@ from script_to_film.domain.models import (
     ScriptRecord,
     VideoRecord,
     VideoStatus,
+    now_iso,
 )
-from script_to_film.store import FilmStore, now_iso
+from script_to_film.domain.ports import Backend
 from script_to_film.workflow import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
 
 LOG = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ def _select(full: Plan, numbers: list[int] | None) -> Plan:
 
 
 def start_video(
-    store: FilmStore,
+    backend: Backend,
     source: str | bytes,
     options: VideoOptions,
     *,
@@ -218,23 +219,26 @@ def start_video(
     script_id: str | None = None,
     video_id: str | None = None,
     request_digest: str | None = None,
+    before_storing: Callable[[VideoRecord], None] | None = None,
 ) -> VideoRecord:
     """Store the screenplay and the video, then start the workflow named after the video.
 
     `script_id` names a script already stored with this very text (the API films its scripts):
     the video then points at it instead of at a new copy. `video_id` chooses the video's id (the
-    API derives it from an Idempotency-Key). If StartExecution fails, the execution may still
+    API derives it from an Idempotency-Key). `before_storing` is called with the video just
+    before it is stored (see `create_video`). If StartExecution fails, the execution may still
     have started (its answer was lost): one found by its name is kept; otherwise the video is
     ended FAILED, so no QUEUED video is left behind, and `WorkflowUnavailableError` is raised.
     """
     video = create_video(
-        store,
+        backend,
         source,
         options,
         concurrency=max_concurrency,
         script_id=script_id,
         video_id=video_id,
         request_digest=request_digest,
+        before_storing=before_storing,
     )
     execution_input = FilmInput(
         video_id=video.id,
@@ -245,11 +249,13 @@ def start_video(
         max_concurrency=video.concurrency or provider_concurrency(options.provider),
     )
     try:
-        video.execution_arn = store.start_execution(video.id, execution_input.model_dump())
+        arn = backend.orchestrator.start(video.id, execution_input.model_dump())
+        backend.videos.record_execution(video.id, arn)
+        video.execution_arn = arn
     except Exception as error:  # whatever failed, the video must not be left QUEUED for good
-        video.execution_arn = _started_anyway(store, video.id)
+        video.execution_arn = _started_anyway(backend, video.id)
         if video.execution_arn is None:
-            _end_unstarted(store, video, error)
+            _end_unstarted(backend, video, error)
             raise WorkflowUnavailableError(
                 f"the film workflow could not be started ({type(error).__name__}); video {video.id} "
                 "was ended FAILED and nothing was paid for: try again shortly",
@@ -258,31 +264,31 @@ def start_video(
     return video
 
 
-def _started_anyway(store: FilmStore, video_id: str) -> str | None:
+def _started_anyway(backend: Backend, video_id: str) -> str | None:
     """The execution of a video whose StartExecution raised, if it started all the same."""
     try:
-        arn = store.find_execution(video_id)
+        arn = backend.orchestrator.find(video_id)
         if arn is not None:
-            store.record_execution(video_id, arn)
+            backend.videos.record_execution(video_id, arn)
         return arn
     except Exception:
         LOG.exception("could not tell whether the execution started", extra={"video_id": video_id})
         return None
 
 
-def _end_unstarted(store: FilmStore, video: VideoRecord, error: Exception) -> None:
+def _end_unstarted(backend: Backend, video: VideoRecord, error: Exception) -> None:
     """End a video whose workflow never started. Should it have started after all (StartExecution
     answered too late), its LoadShots finds the video FAILED and films nothing."""
     reason = f"the film workflow could not be started: {type(error).__name__}: {error}"[:500]
-    store.set_video_status(video.id, VideoStatus.FAILED, failure=reason)
+    backend.videos.set_status(video.id, VideoStatus.FAILED, failure=reason)
     for scene in video.scenes:
-        store.set_scene_status(
+        backend.videos.set_scene_status(
             video.id, scene.number, SceneStatus.FAILED, failure_code="START_FAILED", failure=reason
         )
 
 
 def create_video(
-    store: FilmStore,
+    backend: Backend,
     source: str | bytes,
     options: VideoOptions,
     *,
@@ -290,10 +296,15 @@ def create_video(
     script_id: str | None = None,
     video_id: str | None = None,
     request_digest: str | None = None,
+    before_storing: Callable[[VideoRecord], None] | None = None,
 ) -> VideoRecord:
     """Store the screenplay (unless `script_id` names its stored copy), the video with its
     PENDING scenes, and each scene's job — once the provider's account has said it can pay for
-    and make the film, and at how many scenes at once (at most `concurrency` when given)."""
+    and make the film, and at how many scenes at once (at most `concurrency` when given).
+
+    `before_storing(video)` runs once the video's id is known and before anything of the video
+    is stored: the S3 batch writes that id onto its claim there (and tags the video with its
+    batch), so a delivery that resumes the batch can tell whether this start got through."""
     prepared = prepare(source, options, concurrency=MAP_CONCURRENCY_LIMIT)
     run = account_limits(options, prepared, cap=concurrency)
     check_run_time(len(prepared.shots), run.concurrency, options)
@@ -306,7 +317,7 @@ def create_video(
             scene_count=len(screenplay.scenes),
             created_at=now_iso(),
         )
-        store.put_script(script, text)
+        backend.scripts.put(script, text)
         script_id = script.id
     video_id = video_id or new_id("video")
     scenes_by_number = {scene.number: scene for scene in screenplay.scenes}
@@ -345,5 +356,7 @@ def create_video(
         SceneJob(video_id=video_id, scene=scenes_by_number[shot.scene], shot=shot, keyframe=keyframe)
         for shot in prepared.shots
     ]
-    store.create_video(video, jobs)
+    if before_storing is not None:
+        before_storing(video)
+    backend.videos.create(video, jobs)
     return video

@@ -31,9 +31,10 @@ from script_to_film.api_models import (
 )
 from script_to_film.domain import catalog, cost
 from script_to_film.domain.errors import InvalidInputError, InvalidOptionError, UnknownModelError
+from script_to_film.domain.limits import PRESIGNED_URL_MAX_SECONDS
 from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptStatus, VideoRecord, VideoStatus
+from script_to_film.domain.ports import Backend
 from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
-from script_to_film.store import PRESIGNED_URL_MAX_SECONDS, FilmStore
 from script_to_film.submission import VideoOptions, start_video
 from script_to_film.workflow import end_scene, scene_execution_name
 
@@ -102,10 +103,10 @@ def request_digest(request: VideoCreate) -> str:
     return hashlib.sha256(request.model_dump_json().encode()).hexdigest()[:32]
 
 
-def made_by(store: FilmStore, request: VideoCreate, video_id: str) -> VideoRecord | None:
+def made_by(backend: Backend, request: VideoCreate, video_id: str) -> VideoRecord | None:
     """The video an Idempotency-Key's id already names, if any; refused when another request
     made it."""
-    existing = store.get_video_header(video_id)
+    existing = backend.videos.get_header(video_id)
     if existing is None:
         return None
     if existing.request_digest != request_digest(request):
@@ -113,10 +114,10 @@ def made_by(store: FilmStore, request: VideoCreate, video_id: str) -> VideoRecor
             "this Idempotency-Key already made a video with a different request body; "
             "use a new key for a new request"
         )
-    return store.get_video(video_id)
+    return backend.videos.get(video_id)
 
 
-def start(store: FilmStore, request: VideoCreate, *, video_id: str | None = None) -> VideoRecord:
+def start(backend: Backend, request: VideoCreate, *, video_id: str | None = None) -> VideoRecord:
     """Film a READY script: refuse what cannot or should not run, then start the workflow.
 
     `video_id` (from an Idempotency-Key) names the video, and the request's digest is kept with
@@ -125,7 +126,7 @@ def start(store: FilmStore, request: VideoCreate, *, video_id: str | None = None
     if request.provider not in available_providers():
         known = ", ".join(available_providers())
         raise UnknownModelError(f"unknown provider {request.provider!r}; available here: {known}")
-    script = store.get_script(request.script_id)
+    script = backend.scripts.get(request.script_id)
     if script.status is not ScriptStatus.READY:
         reason = script.failure if script.status is ScriptStatus.FAILED else "it is still being written"
         raise ScriptNotReadyError(f"script {script.id} is {script.status.value}: {reason}")
@@ -142,8 +143,8 @@ def start(store: FilmStore, request: VideoCreate, *, video_id: str | None = None
         keyframe=request.keyframe,
         fps=request.fps,
     )
-    text = store.get_script_text(script.id)
-    return start_video(store, text, options, script_id=script.id, video_id=video_id, request_digest=digest)
+    text = backend.scripts.get_text(script.id)
+    return start_video(backend, text, options, script_id=script.id, video_id=video_id, request_digest=digest)
 
 
 # Following -------------------------------------------------------------------------------------
@@ -203,10 +204,10 @@ def summary(video: VideoRecord) -> VideoSummary:
     )
 
 
-def detail(store: FilmStore, video: VideoRecord) -> VideoDetail:
+def detail(backend: Backend, video: VideoRecord) -> VideoDetail:
     """The video with its first page of scenes, progress, cost and presigned URLs (valid an hour)."""
-    film_url = store.presigned_url(video.film_key) if video.film_key else None
-    scenes, next_token, expires = _scene_page(store, video, 0, SCENE_PAGE_DEFAULT)
+    film_url = backend.objects.presigned_url(video.film_key) if video.film_key else None
+    scenes, next_token, expires = _scene_page(backend, video, 0, SCENE_PAGE_DEFAULT)
     return VideoDetail(
         **summary(video).model_dump(),
         progress=video_progress(video),
@@ -225,27 +226,27 @@ def detail(store: FilmStore, video: VideoRecord) -> VideoDetail:
     )
 
 
-def scenes(store: FilmStore, video_id: str, limit: int, page_token: str | None) -> VideoScenePage:
+def scenes(backend: Backend, video_id: str, limit: int, page_token: str | None) -> VideoScenePage:
     """A page of the video's scenes, from the one `page_token` names (the first without)."""
-    video = store.get_video(video_id)
+    video = backend.videos.get(video_id)
     start = paging.start_of(page_token, video_id, len(video.scenes)) if page_token else 0
-    items, next_token, expires = _scene_page(store, video, start, limit)
+    items, next_token, expires = _scene_page(backend, video, start, limit)
     return VideoScenePage(items=items, next_token=next_token, urls_expire_at=expires)
 
 
 def _scene_page(
-    store: FilmStore, video: VideoRecord, start: int, limit: int
+    backend: Backend, video: VideoRecord, start: int, limit: int
 ) -> tuple[list[VideoSceneView], str | None, str | None]:
     """(the scenes from `start`, at most `limit` and `SCENE_PAGE_BYTES` of them, the next page's
     token, when their URLs expire): only the clips of the page are signed."""
-    views = [_scene_view(store, scene) for scene in video.scenes[start : start + limit]]
+    views = [_scene_view(backend, scene) for scene in video.scenes[start : start + limit]]
     items, _ = paging.page(views, 0, limit, SCENE_PAGE_BYTES)
     following = start + len(items)
     next_token = paging.token(video.id, following) if following < len(video.scenes) else None
     return items, next_token, _expiry() if any(item.clip_url for item in items) else None
 
 
-def _scene_view(store: FilmStore, scene: SceneRecord) -> VideoSceneView:
+def _scene_view(backend: Backend, scene: SceneRecord) -> VideoSceneView:
     return VideoSceneView(
         number=scene.number,
         heading=scene.heading,
@@ -255,7 +256,7 @@ def _scene_view(store: FilmStore, scene: SceneRecord) -> VideoSceneView:
         attempts=scene.attempts,
         failure_code=scene.failure_code,
         failure=scene.failure,
-        clip_url=store.presigned_url(scene.clip_key)
+        clip_url=backend.objects.presigned_url(scene.clip_key)
         if scene.clip_key and scene.status is SceneStatus.SUCCEEDED
         else None,
         estimated_credits=scene.estimated_credits,
@@ -270,19 +271,19 @@ def _expiry() -> str:
     return expires.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def page(store: FilmStore, limit: int, page_token: str | None) -> VideoPage:
-    videos, next_token = store.list_videos(limit, page_token)
+def page(backend: Backend, limit: int, page_token: str | None) -> VideoPage:
+    videos, next_token = backend.videos.list(limit, page_token)
     return VideoPage(items=[summary(video) for video in videos], next_token=next_token)
 
 
 # Cancelling ------------------------------------------------------------------------------------
 
 
-def cancel(store: FilmStore, video_id: str) -> VideoRecord:
+def cancel(backend: Backend, video_id: str) -> VideoRecord:
     """Cancel a queued or running video: CANCELLED first, then stop the workflow and the provider.
 
     The status is written before anything else, and every paid call is claimed only while the
-    video is live (`FilmStore.claim_once`), so from this write on no provider task is created for
+    video is live (`claims.claim_once`), so from this write on no provider task is created for
     the video. The execution is stopped by the ARN its name gives, recorded or not (a cancel can
     land before StartExecution has answered); whatever the engine makes of the stop, the video
     stays CANCELLED: the transition table refuses the rest. Each scene is ended on its own
@@ -290,14 +291,16 @@ def cancel(store: FilmStore, video_id: str) -> VideoRecord:
     note and the others go on. A scene whose clip is being stored is left to finish, so nothing
     already paid for is lost.
     """
-    if not store.set_video_status(video_id, VideoStatus.CANCELLED, failure=CANCEL_CAUSE):
-        current = store.get_video(video_id).status
+    if not backend.videos.set_status(video_id, VideoStatus.CANCELLED, failure=CANCEL_CAUSE):
+        current = backend.videos.get(video_id).status
         raise VideoFinishedError(
             f"video {video_id} is {current.value}; only a QUEUED or RUNNING video can be cancelled"
         )
-    video = store.get_video(video_id)
+    video = backend.videos.get(video_id)
     try:
-        store.stop_execution(video.execution_arn or store.execution_arn(video_id), CANCEL_CAUSE)
+        backend.orchestrator.stop(
+            video.execution_arn or backend.orchestrator.execution_arn(video_id), CANCEL_CAUSE
+        )
     except Exception:  # nothing more is paid for either way: the claims refuse, the polls end
         LOG.exception("stopping the execution failed", extra={"video_id": video_id})
     provider = get_provider(video.provider)
@@ -307,11 +310,11 @@ def cancel(store: FilmStore, video_id: str) -> VideoRecord:
         # Stopping the film stops its scenes' executions too (a .sync integration's children);
         # each is stopped here as well, so no scene's workflow outlives a cancel however the
         # film's stop went.
-        child = store.scene_execution_arn(scene_execution_name(video_id, scene.number))
+        child = backend.orchestrator.scene_execution_arn(scene_execution_name(video_id, scene.number))
         if child is not None:
             try:
-                store.stop_execution(child, CANCEL_CAUSE)
+                backend.orchestrator.stop(child, CANCEL_CAUSE)
             except Exception:
                 LOG.exception("stopping a scene's execution failed", extra={"video_id": video_id})
-        end_scene(store, provider, video_id, scene.number, SceneStatus.CANCELLED, failure=CANCEL_CAUSE)
-    return store.get_video(video_id)
+        end_scene(backend, provider, video_id, scene.number, SceneStatus.CANCELLED, failure=CANCEL_CAUSE)
+    return backend.videos.get(video_id)

@@ -17,18 +17,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from script_to_film.adapters.providers.registry import get_provider
-from script_to_film.domain.errors import InvalidClipError, MediaError, NoOutputError, TransientProviderError
-from script_to_film.domain.models import LeftOut, SceneStatus, VideoRecord, VideoStatus
-from script_to_film.domain.ports import ProviderTask, TaskState, VideoProvider
-from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
-from script_to_film.store import (
-    FilmStore,
+from script_to_film.domain.errors import (
+    InvalidClipError,
+    MediaError,
+    NoOutputError,
     NotFoundError,
+    TransientProviderError,
     VideoEndedError,
-    clip_key,
-    film_key,
-    manifest_key,
 )
+from script_to_film.domain.keys import clip_key, film_key, manifest_key
+from script_to_film.domain.models import LeftOut, SceneStatus, VideoRecord, VideoStatus
+from script_to_film.domain.ports import Backend, ProviderTask, TaskState, VideoProvider
+from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
 
 LOG = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ IN_FLIGHT = frozenset({SceneStatus.SUBMITTED, SceneStatus.THROTTLED, SceneStatus
 
 
 def cancel_quietly(
-    provider: VideoProvider, store: FilmStore, video_id: str, number: int, task_id: str
+    provider: VideoProvider, backend: Backend, video_id: str, number: int, task_id: str
 ) -> str | None:
     """Cancel a provider task; a cancel that fails is logged and kept on the scene as a note
     (returned too), never raised: whoever cancels goes on with the next scene."""
@@ -162,13 +162,13 @@ def cancel_quietly(
     except Exception as error:  # any failure here must not stop the other scenes' cancels
         note = f"the provider did not confirm cancelling task {task_id}: {type(error).__name__}: {error}"
         LOG.warning("cancel failed", extra={"video_id": video_id, "scene": number, "error": str(error)})
-        store.update_scene(video_id, number, note=note[:FAILURE_TEXT_LIMIT])
+        backend.videos.update_scene(video_id, number, note=note[:FAILURE_TEXT_LIMIT])
         return note[:FAILURE_TEXT_LIMIT]
     return None
 
 
 def end_scene(
-    store: FilmStore,
+    backend: Backend,
     provider: VideoProvider,
     video_id: str,
     number: int,
@@ -182,34 +182,34 @@ def end_scene(
     the task that was cancelled. A submit that records a new task meanwhile makes the write fail:
     the scene is read again and that task cancelled too. A scene storing its clip is left to
     finish unless `include_storing`. Returns the scene's status afterwards."""
-    scene = store.get_scene(video_id, number)
+    scene = backend.videos.get_scene(video_id, number)
     for _ in range(3):
         if scene.status in SCENE_FINAL or (scene.status is SceneStatus.STORING and not include_storing):
             return scene.status
         note = None
         if scene.status in IN_FLIGHT and scene.provider_task_id:
-            note = cancel_quietly(provider, store, video_id, number, scene.provider_task_id)
+            note = cancel_quietly(provider, backend, video_id, number, scene.provider_task_id)
         extra = {"note": note} if note else {}
-        if store.set_scene_status_if_task(
+        if backend.videos.set_scene_status_if_task(
             video_id, number, status, scene.provider_task_id, **fields, **extra
         ):
             return status
-        scene = store.get_scene(video_id, number)
+        scene = backend.videos.get_scene(video_id, number)
     return scene.status
 
 
 class FilmWorkflow:
     """The tasks, over one store. Providers are looked up by name per scene."""
 
-    def __init__(self, store: FilmStore) -> None:
-        self.store = store
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
 
     # LoadShots ---------------------------------------------------------------------------------
 
     def load_shots(self, event: dict[str, Any]) -> dict[str, Any]:
         film = FilmInput.model_validate(event)
-        self.store.set_video_status(film.video_id, VideoStatus.RUNNING)
-        video = self.store.get_video(film.video_id)
+        self.backend.videos.set_status(film.video_id, VideoStatus.RUNNING)
+        video = self.backend.videos.get(film.video_id)
         # A video cancelled (or failed to start) before its execution began films nothing.
         live = video.status is VideoStatus.RUNNING
         plan = ScenePlan(
@@ -233,7 +233,7 @@ class FilmWorkflow:
         from script_to_film.domain.errors import DailyAllowanceError, InsufficientCreditsError
 
         film = FilmInput.model_validate(event)
-        video = self.store.get_video(film.video_id)
+        video = self.backend.videos.get(film.video_id)
         pending = [scene for scene in video.scenes if scene.status is SceneStatus.PENDING]
         answer = {"max_concurrency": film.max_concurrency, "refused": False, "failure": None}
         if video.status is not VideoStatus.RUNNING or not pending:
@@ -252,13 +252,13 @@ class FilmWorkflow:
         except (InsufficientCreditsError, DailyAllowanceError) as refusal:
             code = "INSUFFICIENT_CREDITS" if isinstance(refusal, InsufficientCreditsError) else "DAILY_CAP"
             reason = f"the provider's account refused the film: {refusal}"[:FAILURE_TEXT_LIMIT]
-            self.store.set_video_status(video.id, VideoStatus.FAILED, failure=reason)
+            self.backend.videos.set_status(video.id, VideoStatus.FAILED, failure=reason)
             for scene in pending:
-                self.store.set_scene_status(
+                self.backend.videos.set_scene_status(
                     video.id, scene.number, SceneStatus.FAILED, failure_code=code, failure=reason
                 )
             return {**answer, "refused": True, "failure": reason}
-        self.store.update_video(
+        self.backend.videos.update(
             video.id, concurrency=run.concurrency, concurrency_source=run.source, limits_note=run.note
         )
         return {**answer, "max_concurrency": run.concurrency}
@@ -270,28 +270,28 @@ class FilmWorkflow:
         attempt = state.task.attempt + 1
         provider = get_provider(state.provider)
         # Refused with VideoEndedError once the video is cancelled: nothing more is paid for it.
-        task_id = self.store.claim_submit(state.video_id, state.scene, attempt)
+        task_id = self.backend.claims.claim_submit(state.video_id, state.scene, attempt)
         if task_id is None:
-            job = self.store.get_job(state.video_id, state.scene)
+            job = self.backend.videos.get_job(state.video_id, state.scene)
             try:
                 task_id = provider.submit(job)
             except TransientProviderError:
                 # The provider refused before accepting anything: free the claim so the
                 # workflow's Retry can try this same attempt again.
-                self.store.release_submit(state.video_id, state.scene, attempt)
+                self.backend.claims.release_submit(state.video_id, state.scene, attempt)
                 raise
             try:
-                self.store.record_submit(state.video_id, state.scene, attempt, task_id)
+                self.backend.claims.record_submit(state.video_id, state.scene, attempt, task_id)
             except Exception:
                 # Unrecorded, the task could never be polled or cancelled: stop it while its id is known.
-                cancel_quietly(provider, self.store, state.video_id, state.scene, task_id)
+                cancel_quietly(provider, self.backend, state.video_id, state.scene, task_id)
                 raise
-        written = self.store.set_scene_status(
+        written = self.backend.videos.set_scene_status(
             state.video_id, state.scene, SceneStatus.SUBMITTED, provider_task_id=task_id, attempts=attempt
         )
         if not written:
             # The scene was ended (a cancel) while the provider was being asked: stop what it started.
-            cancel_quietly(provider, self.store, state.video_id, state.scene, task_id)
+            cancel_quietly(provider, self.backend, state.video_id, state.scene, task_id)
             raise VideoEndedError(
                 f"scene {state.scene} of video {state.video_id} ended while its provider task was being "
                 f"created; task {task_id} was cancelled at once"
@@ -332,10 +332,12 @@ class FilmWorkflow:
             # Only what the provider reported: an unknown value must not erase our own estimate.
             seen = {"progress": task.progress, "estimated_credits": task.credits, "provider_task_id": task.id}
             known = {name: value for name, value in seen.items() if value is not None}
-            if not self.store.set_scene_status(state.video_id, state.scene, status, **known):
+            if not self.backend.videos.set_scene_status(state.video_id, state.scene, status, **known):
                 # Refused: the scene was ended meanwhile (a cancel that read an earlier task id).
                 # This task is still live, so it is stopped here, and the loop ends.
-                cancel_quietly(get_provider(state.provider), self.store, state.video_id, state.scene, task.id)
+                cancel_quietly(
+                    get_provider(state.provider), self.backend, state.video_id, state.scene, task.id
+                )
                 progress.outcome = Outcome.CANCELLED
                 progress.failure = "the scene was ended while its task was running; the task was cancelled"
         return state.model_dump(mode="json")
@@ -373,11 +375,11 @@ class FilmWorkflow:
         provider = get_provider(state.provider)
         task = provider.status(progress.task_id)
         credits = progress.charged_credits + (task.credits or 0)
-        if not self.store.set_scene_status(state.video_id, state.scene, SceneStatus.STORING):
-            current = self.store.get_scene(state.video_id, state.scene).status
+        if not self.backend.videos.set_scene_status(state.video_id, state.scene, SceneStatus.STORING):
+            current = self.backend.videos.get_scene(state.video_id, state.scene).status
             progress.outcome = Outcome.STORED if current is SceneStatus.SUCCEEDED else Outcome.CANCELLED
             return state.model_dump(mode="json")
-        job = self.store.get_job(state.video_id, state.scene)
+        job = self.backend.videos.get_job(state.video_id, state.scene)
         key = clip_key(state.video_id, state.scene)
         failures: tuple[tuple[type[Exception], str], ...] = (
             (NoOutputError, "NO_OUTPUT"),
@@ -390,7 +392,7 @@ class FilmWorkflow:
                 with provider.open_output(task, job) as stream, path.open("wb") as file:
                     shutil.copyfileobj(stream, file, 1024 * 1024)
                 media.verify_clip(path, expected_seconds=job.shot.duration)
-                self.store.upload_file(key, path)
+                self.backend.objects.upload_file(key, path)
         except tuple(kind for kind, _ in failures) as error:
             progress.outcome = Outcome.FAILED
             progress.failure_code = next(code for kind, code in failures if isinstance(error, kind))
@@ -398,7 +400,7 @@ class FilmWorkflow:
             progress.charged_credits = credits
             return state.model_dump(mode="json")
         # Only now, with a checked clip in S3, is the scene a success.
-        self.store.set_scene_status(
+        self.backend.videos.set_scene_status(
             state.video_id,
             state.scene,
             SceneStatus.SUCCEEDED,
@@ -436,11 +438,11 @@ class FilmWorkflow:
                 f"cancelled while running: the provider's estimate of {progress.running_credits:g} credits "
                 "is counted, as the task may still be billed"
             )
-        self.store.set_scene_status(state.video_id, state.scene, status, **fields)
+        self.backend.videos.set_scene_status(state.video_id, state.scene, status, **fields)
         if cancelling:
             assert progress.task_id is not None
             provider = get_provider(state.provider)
-            cancel_quietly(provider, self.store, state.video_id, state.scene, progress.task_id)
+            cancel_quietly(provider, self.backend, state.video_id, state.scene, progress.task_id)
         progress.failure_code, progress.failure = code, failure[:FAILURE_TEXT_LIMIT]
         return state.model_dump(mode="json")
 
@@ -456,7 +458,7 @@ class FilmWorkflow:
         from script_to_film.adapters import media
 
         film = FilmInput.model_validate(event)
-        video = self.store.get_video(film.video_id)
+        video = self.backend.videos.get(film.video_id)
         stored = [s for s in video.scenes if s.status == SceneStatus.SUCCEEDED and s.clip_key]
         result = AssemblyResult()
         if not stored:
@@ -466,7 +468,7 @@ class FilmWorkflow:
             for scene in stored:
                 path = Path(work) / f"scene_{scene.number:03d}.mp4"
                 try:
-                    self.store.download_file(str(scene.clip_key), path)
+                    self.backend.objects.download_file(str(scene.clip_key), path)
                     media.probe(path)
                 except (NotFoundError, MediaError) as error:
                     result.left_out.append(
@@ -483,7 +485,7 @@ class FilmWorkflow:
             except MediaError as error:
                 result.failure = f"the clips could not be stitched into a film: {error}"[:FAILURE_TEXT_LIMIT]
                 return result.model_dump(mode="json")
-            self.store.upload_file(film_key(video.id), out)
+            self.backend.objects.upload_file(film_key(video.id), out)
         result.film_key = film_key(video.id)
         result.clips = len(clips)
         result.reencoded = [clips[i][0] for i in stitched.reencoded]
@@ -492,7 +494,7 @@ class FilmWorkflow:
     def finalize(self, event: dict[str, Any]) -> dict[str, Any]:
         film = FilmInput.model_validate(event)
         assembled = AssemblyResult.from_state(event.get("film"))
-        video = self.store.get_video(film.video_id)
+        video = self.backend.videos.get(film.video_id)
         succeeded = sum(1 for s in video.scenes if s.status == SceneStatus.SUCCEEDED)
         in_film = succeeded - len({left.scene for left in assembled.left_out})
         has_film = bool(assembled.film_key) and in_film > 0
@@ -514,9 +516,9 @@ class FilmWorkflow:
             fields["failure"] = assembled.failure
         elif not succeeded:
             fields["failure"] = "no scene produced a clip; each scene says why"
-        if not self.store.set_video_status(video.id, status, **fields):
+        if not self.backend.videos.set_status(video.id, status, **fields):
             # Ended meanwhile (cancelled, refused by the account): keep its status and reason.
-            self.store.update_video(
+            self.backend.videos.update(
                 video.id, credits=credits, manifest_key=manifest_key(video.id), left_out=fields["left_out"]
             )
         never_filmed = fields.get("failure") or "the scene was never filmed"
@@ -524,14 +526,16 @@ class FilmWorkflow:
             if scene.status is SceneStatus.PENDING:
                 # Its execution never started (the workflow ended first): nothing of it was paid.
                 not_filmed = {"failure_code": "NOT_FILMED", "failure": never_filmed}
-                self.store.set_scene_status(video.id, scene.number, SceneStatus.FAILED, **not_filmed)
-        final = self.store.get_video(video.id)
-        self.store.put_json(manifest_key(video.id), build_manifest(final, execution=event.get("execution")))
+                self.backend.videos.set_scene_status(video.id, scene.number, SceneStatus.FAILED, **not_filmed)
+        final = self.backend.videos.get(video.id)
+        self.backend.objects.put_json(
+            manifest_key(video.id), build_manifest(final, execution=event.get("execution"))
+        )
         if final.batch_id:
             # The batch's last video to end writes its summary; nothing waits for the batch.
             from script_to_film.batch import summarize_batch
 
-            summarize_batch(self.store, final.batch_id)
+            summarize_batch(self.backend, final.batch_id)
         return {"video_id": video.id, "status": final.status.value, "succeeded": succeeded}
 
     # Cleanup -----------------------------------------------------------------------------------
@@ -541,8 +545,8 @@ class FilmWorkflow:
         out, failed past its RecordFailure): end that scene and cancel its task; the film's
         execution goes on without it."""
         try:
-            scene = self.store.get_scene(video_id, number)
-            video = self.store.get_video_header(video_id)
+            scene = self.backend.videos.get_scene(video_id, number)
+            video = self.backend.videos.get_header(video_id)
         except NotFoundError:
             return _scene_cleanup_result(video_id, number, False, "unknown", "no such scene")
         if video is None or scene.status in SCENE_FINAL:
@@ -551,7 +555,7 @@ class FilmWorkflow:
         reason = ended.reason().replace("the film was", "the scene was")
         target = SceneStatus.CANCELLED if ended.status == "ABORTED" else SceneStatus.FAILED
         after = end_scene(
-            self.store,
+            self.backend,
             get_provider(video.provider),
             video_id,
             number,
@@ -559,11 +563,13 @@ class FilmWorkflow:
             failure_code=f"EXECUTION_{ended.status}",
             failure=f"the scene did not finish: {reason}"[:FAILURE_TEXT_LIMIT],
         )
-        final = self.store.get_video(video_id)
+        final = self.backend.videos.get(video_id)
         if after is target and final.status in VIDEO_FINAL:
             # The film ended before this cleanup ran (EventBridge delivers late): its manifest
             # is brought up to date with the scene's end.
-            self.store.put_json(manifest_key(video_id), build_manifest(final, execution=final.execution_arn))
+            self.backend.objects.put_json(
+                manifest_key(video_id), build_manifest(final, execution=final.execution_arn)
+            )
         return _scene_cleanup_result(video_id, number, after is target, after.value, reason)
 
     def clean_up(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -579,12 +585,12 @@ class FilmWorkflow:
         if scene_execution is not None:
             return self._clean_up_scene(ended, *scene_execution)
         try:
-            video = self.store.get_video(ended.name)
+            video = self.backend.videos.get(ended.name)
         except NotFoundError:
             return {"video_id": ended.name, "cleaned": False, "reason": "no such video"}
         reason = ended.reason()
         target = VideoStatus.CANCELLED if ended.status == "ABORTED" else VideoStatus.FAILED
-        video_ended = self.store.set_video_status(video.id, target, failure=reason)
+        video_ended = self.backend.videos.set_status(video.id, target, failure=reason)
         provider = get_provider(video.provider)
         scene_status = SceneStatus.CANCELLED if target is VideoStatus.CANCELLED else SceneStatus.FAILED
         code = f"EXECUTION_{ended.status}"
@@ -593,7 +599,7 @@ class FilmWorkflow:
             if scene.status in SCENE_FINAL:
                 continue
             after = end_scene(
-                self.store,
+                self.backend,
                 provider,
                 video.id,
                 scene.number,
@@ -605,14 +611,16 @@ class FilmWorkflow:
                 ended_scenes.append(scene.number)
         cleaned = video_ended or bool(ended_scenes)
         if cleaned:
-            self.store.update_video(video.id, manifest_key=manifest_key(video.id))
-        final = self.store.get_video(video.id)
+            self.backend.videos.update(video.id, manifest_key=manifest_key(video.id))
+        final = self.backend.videos.get(video.id)
         if cleaned:
-            self.store.put_json(manifest_key(video.id), build_manifest(final, execution=ended.executionArn))
+            self.backend.objects.put_json(
+                manifest_key(video.id), build_manifest(final, execution=ended.executionArn)
+            )
             if final.batch_id:
                 from script_to_film.batch import summarize_batch
 
-                summarize_batch(self.store, final.batch_id)
+                summarize_batch(self.backend, final.batch_id)
         return {
             "video_id": video.id,
             "cleaned": cleaned,

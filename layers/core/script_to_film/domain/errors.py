@@ -67,6 +67,35 @@ class ProviderRefusedError(InvalidInputError):
     made or paid for (HTTP 422, CLI exit 2)."""
 
 
+# Storage and the workflow ---------------------------------------------------------------------
+
+
+class NotFoundError(ScriptToFilmError):
+    """No such script, video or scene."""
+
+
+class InvalidPageTokenError(InvalidInputError):
+    """A page token that this store did not hand out (or one for another listing)."""
+
+
+class VideoEndedError(ScriptToFilmError):
+    """The video is no longer QUEUED or RUNNING (cancelled, or ended by the cleanup): nothing more
+    is paid for it. A claim on a paid provider call is refused with this error."""
+
+
+class TransientAwsError(ScriptToFilmError):
+    """An AWS call failed in a way worth retrying (throttling, a 5xx, a dropped connection, a
+    transaction conflict): the workflow's Retry matches this class name, never `States.TaskFailed`."""
+
+
+class SubmitInDoubtError(ScriptToFilmError):
+    """An earlier try claimed this submit and never recorded a task id.
+
+    The provider may have been called (and paid) before that try crashed, and nothing can tell:
+    the scene fails rather than risk paying twice.
+    """
+
+
 # Providers, media and downloads ------------------------------------------------------------
 
 

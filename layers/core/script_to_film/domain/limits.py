@@ -105,3 +105,8 @@ the API's largest number has six."""
 MAX_RESPONSE_BYTES = 1_000_000
 """The largest body the API answers: well under Lambda's 6 MB synchronous payload, whatever JSON
 escaping adds on the way out, and small enough for any client to hold."""
+
+
+PRESIGNED_URL_MAX_SECONDS = 3600
+"""Presigned URLs live an hour at most: long enough to download a film, short enough that a
+leaked link stops working the same afternoon."""

@@ -6,6 +6,7 @@ turns each `Scene` into a `Shot`, and `cost` prices the shots. Everything here i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -289,3 +290,8 @@ class BatchRecord(BaseModel):
     created_at: str
     updated_at: str | None = None
     items: list[BatchItemRecord] = Field(default_factory=list)
+
+
+def now_iso() -> str:
+    """Now, as every record writes a time: UTC to the millisecond, `Z`-suffixed."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

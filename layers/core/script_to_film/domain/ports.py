@@ -4,19 +4,34 @@ The adapters (`script_to_film.adapters`) implement these structurally, without s
 and so can a test's fake. Providers: submit a shot, poll its task, cancel it, read the finished
 clip, and optionally say what the account allows (`AccountReporter`); the Step Functions Wait
 loop is the poller, so a provider never sleeps or waits for a task itself. Media: what ffmpeg
-says about a clip (`ClipInfo`) and a stitched film (`StitchResult`).
+says about a clip (`ClipInfo`) and a stitched film (`StitchResult`). Storage: one repository per
+aggregate of the table (scripts, videos, claims, batches), the bucket's objects, and the
+executions, gathered in a `Backend`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO, Literal, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from script_to_film.domain.models import SceneJob
+from script_to_film.domain.limits import PRESIGNED_URL_MAX_SECONDS
+from script_to_film.domain.models import (
+    BatchItemRecord,
+    BatchRecord,
+    BatchStatus,
+    SceneJob,
+    SceneRecord,
+    SceneStatus,
+    ScriptRecord,
+    ScriptStatus,
+    VideoRecord,
+    VideoStatus,
+)
 
 # Providers --------------------------------------------------------------------------------------
 
@@ -163,3 +178,198 @@ class StitchResult(BaseModel):
     """Positions (0-based, in the order given) of the clips that were re-encoded before joining."""
     duration: float
     elapsed_seconds: float
+
+
+# Storage ----------------------------------------------------------------------------------------
+
+
+class StoredObject(BaseModel):
+    """An object read from S3, up to a size limit."""
+
+    body: bytes
+    truncated: bool
+    metadata: dict[str, str]
+    version_id: str | None = None
+
+
+class ScriptRepository(Protocol):
+    """Scripts: the item, its Fountain text and its breakdown (`adapters.repositories.scripts`)."""
+
+    def put(self, script: ScriptRecord, text: str, breakdown: Any = None) -> None: ...
+
+    def put_item(self, script: ScriptRecord) -> None:
+        """The item alone, for a script whose text does not exist yet (WRITING)."""
+        ...
+
+    def get(self, script_id: str) -> ScriptRecord:
+        """The script; NotFoundError when there is none."""
+        ...
+
+    def get_text(self, script_id: str) -> str: ...
+
+    def put_breakdown(self, script_id: str, breakdown: Any) -> None: ...
+
+    def get_breakdown(self, script_id: str) -> bytes | None: ...
+
+    def list(self, limit: int, page_token: str | None = None) -> tuple[list[ScriptRecord], str | None]: ...
+
+    def claim_writing(self, script_id: str, lease_seconds: int) -> bool: ...
+
+    def release_writing(self, script_id: str) -> None: ...
+
+    def finish(
+        self,
+        script_id: str,
+        status: ScriptStatus,
+        text: str | None = None,
+        breakdown: Any = None,
+        **fields: Any,
+    ) -> bool: ...
+
+
+class VideoRepository(Protocol):
+    """Videos, their scenes and the scenes' jobs (`adapters.repositories.videos`). Status writes
+    follow the transition table and answer False when it refuses them."""
+
+    def create(self, video: VideoRecord, jobs: Iterable[SceneJob]) -> None: ...
+
+    def get(self, video_id: str) -> VideoRecord:
+        """The video with its scenes, read consistently; NotFoundError when there is none."""
+        ...
+
+    def get_header(self, video_id: str) -> VideoRecord | None: ...
+
+    def list(self, limit: int, page_token: str | None = None) -> tuple[list[VideoRecord], str | None]: ...
+
+    def set_status(self, video_id: str, status: VideoStatus, **fields: Any) -> bool: ...
+
+    def update(self, video_id: str, **fields: Any) -> None: ...
+
+    def record_execution(self, video_id: str, execution_arn: str) -> None: ...
+
+    def get_scene(self, video_id: str, number: int) -> SceneRecord: ...
+
+    def set_scene_status(self, video_id: str, number: int, status: SceneStatus, **fields: Any) -> bool: ...
+
+    def set_scene_status_if_task(
+        self, video_id: str, number: int, status: SceneStatus, task_id: str | None, **fields: Any
+    ) -> bool: ...
+
+    def update_scene(self, video_id: str, number: int, **fields: Any) -> None: ...
+
+    def get_job(self, video_id: str, number: int) -> SceneJob: ...
+
+
+class Claims(Protocol):
+    """Once-only claims on paid calls, by name within a video: what Runway's keyframe path needs,
+    whose second create happens inside a poll, so a retried poll must find it already made."""
+
+    def claim_once(self, video_id: str, claim: str, what: str) -> str | None:
+        """None: go ahead and call; a task id: an earlier delivery made the call. Raises
+        VideoEndedError (the video is over) and SubmitInDoubtError (claimed, never recorded)."""
+        ...
+
+    def record_claim(self, video_id: str, claim: str, task_id: str) -> None: ...
+
+    def release_claim(self, video_id: str, claim: str) -> None: ...
+
+
+class ClaimRepository(Claims, Protocol):
+    """Claims, and the submit claim of each try of a scene (`adapters.repositories.claims`)."""
+
+    def claim_submit(self, video_id: str, number: int, attempt: int) -> str | None: ...
+
+    def record_submit(self, video_id: str, number: int, attempt: int, task_id: str) -> None: ...
+
+    def release_submit(self, video_id: str, number: int, attempt: int) -> None: ...
+
+
+class BatchRepository(Protocol):
+    """Batches and their items, and the lease of the delivery working on one
+    (`adapters.repositories.batches`)."""
+
+    def claim(self, batch: BatchRecord) -> BatchRecord | None: ...
+
+    def get(self, batch_id: str) -> BatchRecord: ...
+
+    def take_over(self, batch: BatchRecord, owner: str, lease_until: float, now: float) -> bool: ...
+
+    def release(self, batch_id: str, owner: str) -> None: ...
+
+    def set_status(
+        self,
+        batch_id: str,
+        status: BatchStatus,
+        *,
+        expected: BatchStatus,
+        owner: str | None = None,
+        **fields: Any,
+    ) -> bool: ...
+
+    def claim_item(self, batch_id: str, item: BatchItemRecord) -> BatchItemRecord | None: ...
+
+    def update_item(self, batch_id: str, number: int, holder: str, **fields: Any) -> bool: ...
+
+
+class ObjectStore(Protocol):
+    """Objects in the project's bucket (`adapters.objects`)."""
+
+    @property
+    def bucket(self) -> str: ...
+
+    def read(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> StoredObject:
+        """At most `max_bytes` of one version of an object; NotFoundError when it is gone."""
+        ...
+
+    def put_json(self, key: str, document: Any) -> None: ...
+
+    def get_json(self, key: str) -> Any: ...
+
+    def upload_file(self, key: str, path: Path, content_type: str = "video/mp4") -> None: ...
+
+    def download_file(self, key: str, path: Path) -> None:
+        """NotFoundError when there is no such object."""
+        ...
+
+    def presigned_url(self, key: str, expires_seconds: int = PRESIGNED_URL_MAX_SECONDS) -> str: ...
+
+
+class Orchestrator(Protocol):
+    """The state machines' executions and the writer Lambda (`adapters.orchestrator`)."""
+
+    def execution_arn(self, video_id: str) -> str: ...
+
+    def scene_execution_arn(self, execution_name: str) -> str | None: ...
+
+    def start(self, video_id: str, execution_input: Mapping[str, Any]) -> str:
+        """Start the video's film execution (named after it); its ARN."""
+        ...
+
+    def find(self, video_id: str) -> str | None: ...
+
+    def stop(self, execution_arn: str, cause: str) -> None: ...
+
+    def invoke_writer(self, event: Mapping[str, Any]) -> None: ...
+
+
+class Backend(Protocol):
+    """Everything the workflow and the services reach the outside world through
+    (`adapters.backend.AwsBackend` on AWS and on the local stack)."""
+
+    @property
+    def scripts(self) -> ScriptRepository: ...
+
+    @property
+    def videos(self) -> VideoRepository: ...
+
+    @property
+    def claims(self) -> ClaimRepository: ...
+
+    @property
+    def batches(self) -> BatchRepository: ...
+
+    @property
+    def objects(self) -> ObjectStore: ...
+
+    @property
+    def orchestrator(self) -> Orchestrator: ...

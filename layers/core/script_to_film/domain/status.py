@@ -14,6 +14,8 @@ _V = VideoStatus
 
 SCENE_FINAL = frozenset({_S.SUCCEEDED, _S.FAILED, _S.CANCELLED})
 VIDEO_FINAL = frozenset({_V.SUCCEEDED, _V.PARTIAL, _V.FAILED, _V.CANCELLED})
+LIVE_VIDEO = frozenset({_V.QUEUED, _V.RUNNING})
+"""A video for which provider calls may still be made."""
 
 _IN_FLIGHT = frozenset({_S.SUBMITTED, _S.THROTTLED, _S.RUNNING})
 

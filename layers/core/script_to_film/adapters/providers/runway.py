@@ -56,7 +56,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from script_to_film.adapters import secrets
 from script_to_film.adapters.download import DropQueryStrings
@@ -67,11 +67,11 @@ from script_to_film.domain.errors import (
     NoOutputError,
     PermanentProviderError,
     ProviderError,
+    SubmitInDoubtError,
     TransientProviderError,
 )
 from script_to_film.domain.models import SceneJob
-from script_to_film.domain.ports import AccountLimits, ProviderTask, TaskState
-from script_to_film.store import SubmitInDoubtError
+from script_to_film.domain.ports import AccountLimits, Claims, ProviderTask, TaskState
 
 if TYPE_CHECKING:
     from runwayml import APIError, RunwayML
@@ -459,26 +459,20 @@ JobLoader = Callable[[str, int], SceneJob]
 
 def load_job_from_store(video_id: str, scene: int) -> SceneJob:
     """The job of a scene, from the project's bucket (the keyframe path needs it when the image is made)."""
-    from script_to_film.store import FilmStore, StoreSettings
+    from script_to_film.adapters.aws import AwsClients, AwsSettings
+    from script_to_film.adapters.objects import ObjectStore
+    from script_to_film.adapters.repositories.videos import VideoRepository
 
-    return FilmStore(StoreSettings.from_env()).get_job(video_id, scene)
-
-
-class Claims(Protocol):
-    """Once-only claims on paid calls (`FilmStore` is one): the keyframe path's second create
-    happens inside a poll, so a retried poll must find the video task already made."""
-
-    def claim_once(self, video_id: str, claim: str, what: str) -> str | None: ...
-
-    def record_claim(self, video_id: str, claim: str, task_id: str) -> None: ...
-
-    def release_claim(self, video_id: str, claim: str) -> None: ...
+    aws = AwsClients(AwsSettings.from_env())
+    return VideoRepository(aws, ObjectStore(aws)).get_job(video_id, scene)
 
 
 def claims_from_store() -> Claims:
-    from script_to_film.store import FilmStore, StoreSettings
+    """The project's once-only claims, in its table."""
+    from script_to_film.adapters.aws import AwsClients, AwsSettings
+    from script_to_film.adapters.repositories.claims import ClaimRepository
 
-    return FilmStore(StoreSettings.from_env())
+    return ClaimRepository(AwsClients(AwsSettings.from_env()))
 
 
 class RunwayProvider:
