@@ -1,16 +1,16 @@
-"""The film workflow's `Preflight` task: see `script_to_film.workflow.FilmWorkflow.preflight`."""
+"""The film workflow's `Preflight` task: see `script_to_film.workflow.film.FilmTasks.preflight`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from script_to_film.runtime import logger, tracer, transient_aws_errors, workflow
+from script_to_film.runtime import film_tasks, logger, tracer, transient_aws_errors
 
 
 @logger.inject_lambda_context(correlation_id_path="video_id", clear_state=True)
 @tracer.capture_lambda_handler
 @transient_aws_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    answer = workflow().preflight(event)
+    answer = film_tasks().preflight(event)
     logger.info("preflight", max_concurrency=answer["max_concurrency"], refused=answer["refused"])
     return answer

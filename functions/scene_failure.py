@@ -1,10 +1,10 @@
-"""The workflow's `RecordFailure` task: see `script_to_film.workflow.FilmWorkflow.record_failure`."""
+"""The workflow's `RecordFailure` task: see `script_to_film.workflow.scene.SceneTasks.record_failure`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from script_to_film.runtime import logger, tracer, transient_aws_errors, workflow
+from script_to_film.runtime import logger, scene_tasks, tracer, transient_aws_errors
 
 
 @logger.inject_lambda_context(correlation_id_path="video_id", clear_state=True)
@@ -12,4 +12,4 @@ from script_to_film.runtime import logger, tracer, transient_aws_errors, workflo
 @transient_aws_errors
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(scene=event.get("scene"))
-    return workflow().record_failure(event)
+    return scene_tasks().record_failure(event)

@@ -31,9 +31,7 @@ from script_to_film.batch import (
     MANIFEST_SUFFIX,
     OPTIONS_METADATA,
     SCREENPLAY_SUFFIX,
-    BatchSummary,
     DeliveryResult,
-    batch_status,
     describe,
     library_key_problem,
     merge_options,
@@ -44,6 +42,7 @@ from script_to_film.domain.errors import InvalidInputError
 from script_to_film.domain.keys import batch_record_key, batch_summary_key
 from script_to_film.domain.models import BatchItemState, VideoRecord
 from script_to_film.submission import VideoOptions, prepare
+from script_to_film.workflow.batch_summary import BatchSummary, batch_status
 from stf.report import BatchProgress, batch_table
 from stf.usage import read_input_file
 

@@ -16,7 +16,7 @@ from script_to_film.domain.models import SceneStatus, VideoRecord
 from script_to_film.domain.status import SCENE_FINAL
 
 if TYPE_CHECKING:
-    from script_to_film.batch import BatchSummary
+    from script_to_film.workflow.batch_summary import BatchSummary
 
 
 def _duration(seconds: float) -> str:

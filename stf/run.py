@@ -45,7 +45,7 @@ def run_command(args: argparse.Namespace) -> int:
         runway_api_key()  # a missing key is exit 2 now, not a FAILED scene per scene later
 
     from infra.local.stack import LocalStack
-    from script_to_film.workflow import build_manifest
+    from script_to_film.domain.manifest import build_manifest
 
     interrupted = threading.Event()
     with LocalStack() as stack:

@@ -30,8 +30,8 @@ from infra.local.moto_lock import serialise_moto
 from script_to_film.adapters.aws import AwsSettings
 from script_to_film.adapters.backend import AwsBackend
 from script_to_film.domain.keys import clip_key, film_key
+from script_to_film.domain.manifest import build_manifest
 from script_to_film.domain.models import VideoRecord
-from script_to_film.workflow import build_manifest
 
 STATE_MACHINES_DIR = Path(__file__).resolve().parents[1] / "statemachine"
 ASL_PATH = STATE_MACHINES_DIR / "film.asl.json"

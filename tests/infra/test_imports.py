@@ -2,13 +2,16 @@
 
 An import counts wherever it is written: at module level, inside a function (a lazy import), under
 `if TYPE_CHECKING:`, and `importlib.import_module` / `importlib.util.find_spec` / `__import__`
-with a literal name. The implicit import of a module's parent packages does not count:
+with a literal name. The local stack loads the handlers by names it keeps in tables: those are
+its declared dynamic imports (`DYNAMIC_IMPORTS`, read from the code), and a dynamic import that
+is not declared there fails. The implicit import of a module's parent packages does not count:
 that is Python's mechanics, not the author's choice.
 """
 
 from __future__ import annotations
 
 import ast
+import graphlib
 import os
 import subprocess
 import sys
@@ -19,8 +22,26 @@ from pathlib import Path
 from typing import Literal
 
 import infra.build.layers as layers
+from infra.local.server import API_MODULE
+from infra.local.stack import APPLICATION_FUNCTIONS, WORKFLOW_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
+SOURCES = {
+    ROOT / "layers" / "core" / "script_to_film": "script_to_film",
+    ROOT / "stf": "stf",
+    ROOT / "functions": "functions",
+    ROOT / "infra": "infra",
+    ROOT / "bench": "bench",
+    ROOT / "tests": "tests",
+}
+"""Every folder of Python in the project, and the package it is imported as."""
+
+DYNAMIC_IMPORTS: dict[str, set[str]] = {
+    "infra.local.stack": {*WORKFLOW_FUNCTIONS.values(), *APPLICATION_FUNCTIONS.values()},
+    "infra.local.server": {API_MODULE},
+}
+"""Modules loaded by a name held in a variable: the handlers the local stack dispatches to, and
+the API module `stf serve` imports afresh for each of its instances."""
 OUTSIDE_THE_LAYER = ("stf", "infra", "functions", "bench", "tests")
 """What no module of the Lambda layer may import: the command line, the local stack (and the CDK
 app), the handlers' own asset, the benchmark and the tests."""
@@ -53,6 +74,27 @@ def modules_under(folder: Path, package: str) -> dict[str, Path]:
             parts.pop()
         found[".".join(parts)] = path
     return found
+
+
+def project_modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder, package in SOURCES.items():
+        found.update(modules_under(folder, package))
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module → the project's modules it imports, every kind counted, dynamic ones included."""
+    modules = project_modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        scanned = imports_of(path, module, modules)
+        assert not scanned.unresolved or module in DYNAMIC_IMPORTS, (
+            f"{module}:{scanned.unresolved[0]}: a dynamic import that DYNAMIC_IMPORTS does not declare"
+        )
+        targets = {found.module for found in scanned.imports} | DYNAMIC_IMPORTS.get(module, set())
+        graph[module] = {target for target in targets if target in modules and target != module}
+    return graph
 
 
 _DYNAMIC_CALLS = {"import_module", "find_spec", "__import__"}
@@ -161,3 +203,24 @@ def test_the_layer_imports_on_its_own(tmp_path: Path) -> None:
         [sys.executable, "-S", "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+# (b) No import circle anywhere ------------------------------------------------------------------------
+
+
+def test_no_import_closes_a_circle() -> None:
+    """Lazy imports count (they only hide a circle from the interpreter), TYPE_CHECKING ones too
+    (mypy follows them), and so do the local stack's dynamic ones (`stf serve` reaches
+    `functions.api` only through one)."""
+    try:
+        graphlib.TopologicalSorter(import_graph()).prepare()
+    except graphlib.CycleError as error:
+        circle = error.args[1]
+        raise AssertionError(f"an import circle: {' -> '.join(circle)}") from None
+
+
+def test_the_declared_dynamic_imports_are_modules_of_the_project() -> None:
+    modules = project_modules()
+    for importer, targets in DYNAMIC_IMPORTS.items():
+        assert importer in modules
+        assert targets <= set(modules), f"{importer} loads {sorted(targets - set(modules))}"

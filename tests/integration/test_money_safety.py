@@ -33,7 +33,9 @@ from script_to_film.domain.errors import MediaError, VideoEndedError
 from script_to_film.domain.models import SceneJob, SceneStatus, VideoRecord, VideoStatus
 from script_to_film.domain.ports import ProviderTask
 from script_to_film.submission import VideoOptions, create_video, start_video
-from script_to_film.workflow import FilmInput, FilmWorkflow
+from script_to_film.workflow.contract import FilmInput
+from script_to_film.workflow.film import FilmTasks
+from script_to_film.workflow.scene import SceneTasks
 from tests.fakes.faults import fail_when
 from tests.fakes.scripted_provider import Gate, ScriptedProvider
 
@@ -124,7 +126,7 @@ def test_a_submit_after_the_cancel_never_reaches_the_provider(stack: LocalStack)
     state = {"video_id": video.id, "scene": 1, "provider": "animatic", "poll_seconds": 1, "max_polls": 20}
 
     with pytest.raises(VideoEndedError, match="no longer QUEUED or RUNNING"):
-        FilmWorkflow(stack.backend).submit_scene(state)
+        SceneTasks(stack.backend).submit_scene(state)
 
     assert provider.submitted == []
     claims = stack.backend.aws.table.query(
@@ -455,7 +457,7 @@ def test_a_finalize_that_fails_leaves_no_video_running(
     def broken(*args: object, **kwargs: object) -> BaseException:
         return RuntimeError("the manifest could not be written")
 
-    with fail_when(monkeypatch, FilmWorkflow, "finalize", broken, times=10):
+    with fail_when(monkeypatch, FilmTasks, "finalize", broken, times=10):
         final = stack.wait(start(stack), timeout=BOUND_SECONDS)
 
     assert stack.execution_status(str(final.execution_arn)) == "FAILED"
@@ -491,9 +493,9 @@ def test_the_cleanup_ends_a_running_video_as_its_execution_ended(
     provider = use(ScriptedProvider(hang={1}))
     video = create_video(stack.backend, THREE_SCENES, FAST)
     stack.backend.videos.set_status(video.id, VideoStatus.RUNNING)
-    workflow = FilmWorkflow(stack.backend)
+    tasks = SceneTasks(stack.backend)
     state = {"video_id": video.id, "scene": 1, "provider": "animatic", "poll_seconds": 1, "max_polls": 20}
-    task = workflow.submit_scene(state)["task"]["task_id"]
+    task = tasks.submit_scene(state)["task"]["task_id"]
 
     answer = stack.invoke("Cleanup", status_change(sample, video, stack))
     again = stack.invoke("Cleanup", status_change(sample, video, stack))

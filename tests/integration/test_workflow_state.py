@@ -19,7 +19,8 @@ from script_to_film.submission import (
     create_video,
     prepare,
 )
-from script_to_film.workflow import FilmWorkflow, SceneState
+from script_to_film.workflow.contract import SceneState
+from script_to_film.workflow.scene import SceneTasks
 from tests.fakes.scripted_provider import ScriptedProvider
 
 SCREENPLAY = "INT. KITCHEN - DAY\n\nA kettle boils.\n\nEXT. GARDEN - NIGHT\n\nAn owl lands.\n"
@@ -51,10 +52,10 @@ def test_a_duplicate_submit_returns_the_same_task_without_paying_again(stack: Lo
     provider = ScriptedProvider()
     register_provider("animatic", lambda: provider)
     video = create_video(stack.backend, SCREENPLAY, OPTIONS)
-    workflow = FilmWorkflow(stack.backend)
+    tasks = SceneTasks(stack.backend)
 
-    first = workflow.submit_scene(first_scene(video.id))
-    again = workflow.submit_scene(first_scene(video.id))
+    first = tasks.submit_scene(first_scene(video.id))
+    again = tasks.submit_scene(first_scene(video.id))
 
     assert again["task"]["task_id"] == first["task"]["task_id"]
     assert provider.submitted == [1]
@@ -65,15 +66,15 @@ def test_a_submit_that_crashed_after_the_provider_call_is_never_paid_twice(stack
     provider = CrashesAfterSubmitting()
     register_provider("animatic", lambda: provider)
     video = create_video(stack.backend, SCREENPLAY, OPTIONS)
-    workflow = FilmWorkflow(stack.backend)
+    tasks = SceneTasks(stack.backend)
 
     with pytest.raises(RuntimeError):
-        workflow.submit_scene(first_scene(video.id))
+        tasks.submit_scene(first_scene(video.id))
     with pytest.raises(SubmitInDoubtError):
-        workflow.submit_scene(first_scene(video.id))  # the workflow's retry of the same try
+        tasks.submit_scene(first_scene(video.id))  # the workflow's retry of the same try
 
     assert provider.submitted == [1], "the provider was called once"
-    failed = workflow.record_failure(
+    failed = tasks.record_failure(
         {**first_scene(video.id), "error": {"Error": "SubmitInDoubtError", "Cause": "{}"}}
     )
     assert failed["task"]["failure_code"] == "SUBMIT_IN_DOUBT"

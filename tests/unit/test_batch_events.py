@@ -14,7 +14,6 @@ from script_to_film.batch import (
     MAX_BATCH_SCREENPLAYS,
     BatchInputError,
     ObjectVersion,
-    batch_status,
     merge_options,
     metadata_options,
     objects_in,
@@ -22,6 +21,7 @@ from script_to_film.batch import (
     s3_notification,
     triggers_batch,
 )
+from script_to_film.workflow.batch_summary import batch_status
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

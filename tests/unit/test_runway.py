@@ -89,7 +89,7 @@ def test_runway_is_a_registered_provider_made_without_reading_the_key(
 
 def test_a_polling_lambda_does_not_import_the_sdk_until_it_calls_runway() -> None:
     code = (
-        "import sys, script_to_film.workflow, script_to_film.adapters.providers.runway as r;"
+        "import sys, script_to_film.workflow.scene, script_to_film.adapters.providers.runway as r;"
         "r.RunwayProvider(); print('runwayml' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -42,8 +42,8 @@ Results and summary
     `batches/<batch_id>/batch.json` once every screenplay has a video or an error, and
     `batches/<batch_id>/summary.json` (`BatchSummary`: each video's final status, film, cost) when
     the last of them ends: whoever finishes last writes it, without anyone waiting. That is either
-    the workflow's Finalize of the last video (`summarize_batch`, from
-    `FilmWorkflow.finalize`) or the delivery itself when its videos were all over (or refused)
+    the workflow's Finalize of the last video (`workflow.batch_summary.summarize_batch`, from
+    `FilmTasks.finalize`) or the delivery itself when its videos were all over (or refused)
     before it finished starting them. Every party records its own end before reading the others'
     with consistent reads, so the last one always sees them all ended.
 """
@@ -56,18 +56,16 @@ import re
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from script_to_film.domain import cost
 from script_to_film.domain.errors import InvalidInputError, NotFoundError, ScriptToFilmError
-from script_to_film.domain.keys import batch_record_key, batch_summary_key
+from script_to_film.domain.keys import batch_record_key
 from script_to_film.domain.limits import MAX_SCREENPLAY_BYTES
 from script_to_film.domain.models import (
     BatchItemRecord,
@@ -79,8 +77,8 @@ from script_to_film.domain.models import (
     now_iso,
 )
 from script_to_film.domain.ports import Backend, StoredObject
-from script_to_film.domain.status import VIDEO_FINAL
 from script_to_film.submission import VideoOptions, start_video
+from script_to_film.workflow.batch_summary import BatchSource, batch_source, summarize_batch
 
 INCOMING_PREFIX = "incoming/"
 LIBRARY_PREFIX = "library/"
@@ -98,14 +96,6 @@ MAX_MANIFEST_BYTES = 5 * MAX_SCREENPLAY_BYTES
 """A manifest may hold screenplays inline; read into memory, so it is bounded."""
 LEASE_MARGIN_SECONDS = 10.0
 """Added to a delivery's remaining time: clocks of different invocations may disagree a little."""
-
-ItemStatus = Literal["SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"]
-_FINAL_STATUS: dict[VideoStatus, ItemStatus] = {
-    VideoStatus.SUCCEEDED: "SUCCEEDED",
-    VideoStatus.PARTIAL: "PARTIAL",
-    VideoStatus.FAILED: "FAILED",
-    VideoStatus.CANCELLED: "CANCELLED",
-}
 
 
 class BatchInputError(InvalidInputError):
@@ -442,13 +432,6 @@ class DeliveryResult(BaseModel):
     ignored: list[Ignored] = Field(default_factory=list)
 
 
-class BatchSource(BaseModel):
-    bucket: str
-    key: str
-    version_id: str | None
-    sequencer: str | None
-
-
 class BatchDocumentItem(BaseModel):
     number: int
     name: str
@@ -465,36 +448,6 @@ class BatchDocument(BaseModel):
     source: BatchSource
     created_at: str
     items: list[BatchDocumentItem]
-
-
-class ItemCost(BaseModel):
-    estimated_usd: float
-    credits: int | float
-    usd: float
-
-
-class SummaryItem(BaseModel):
-    number: int
-    name: str
-    key: str | None
-    video_id: str | None
-    status: ItemStatus
-    film_key: str | None = None
-    manifest_key: str | None = None
-    error: str | None = None
-    cost: ItemCost
-
-
-class BatchSummary(BaseModel):
-    """`batches/<batch_id>/summary.json`: how every video of the batch ended."""
-
-    batch_id: str
-    name: str
-    source: BatchSource
-    status: Literal["SUCCEEDED", "PARTIAL", "FAILED"]
-    items: list[SummaryItem]
-    cost: ItemCost
-    completed_at: str
 
 
 # Handling a delivery ---------------------------------------------------------------------------
@@ -565,7 +518,7 @@ def _start_batch(backend: Backend, obj: ObjectVersion, batch: BatchRecord) -> li
     document = BatchDocument(
         batch_id=batch.id,
         name=name,
-        source=_source(final),
+        source=batch_source(final),
         created_at=final.created_at,
         items=[
             BatchDocumentItem(number=i.number, name=i.name, key=i.key, video_id=i.video_id, error=i.error)
@@ -738,12 +691,6 @@ def _record(backend: Backend, batch: BatchRecord, number: int, **fields: Any) ->
         raise BatchLeaseLostError(f"batch {batch.id} was taken over before screenplay {number} was recorded")
 
 
-def _source(batch: BatchRecord) -> BatchSource:
-    return BatchSource(
-        bucket=batch.bucket, key=batch.key, version_id=batch.version_id, sequencer=batch.sequencer
-    )
-
-
 def _result(
     batch: BatchRecord,
     *,
@@ -768,90 +715,3 @@ def _result(
             if item.state is BatchItemState.FAILED
         ],
     )
-
-
-# The summary -----------------------------------------------------------------------------------
-
-
-def summarize_batch(backend: Backend, batch_id: str) -> BatchSummary | None:
-    """Write the batch's summary if every screenplay in it has been started (or refused) and every
-    video has ended; None (and nothing written) while something is still going on.
-
-    Safe to call from every party at any time: it writes the same summary however often it runs.
-    """
-    batch = backend.batches.get(batch_id)
-    if batch.status is BatchStatus.STARTING:
-        return None
-    videos: dict[str, VideoRecord] = {}
-    for item in batch.items:
-        if item.video_id is None or item.state is not BatchItemState.STARTED:
-            continue
-        video = backend.videos.get_header(item.video_id)
-        if video is None or video.status not in VIDEO_FINAL:
-            return None
-        videos[item.video_id] = video
-    summary = build_summary(batch, videos)
-    backend.objects.put_json(batch_summary_key(batch_id), summary.model_dump(mode="json"))
-    backend.batches.set_status(batch_id, BatchStatus.DONE, expected=BatchStatus.STARTED)
-    return summary
-
-
-def build_summary(batch: BatchRecord, videos: Mapping[str, VideoRecord]) -> BatchSummary:
-    items: list[SummaryItem] = []
-    for item in batch.items:
-        video = videos.get(item.video_id or "")
-        if video is None:
-            items.append(
-                SummaryItem(
-                    number=item.number,
-                    name=item.name,
-                    key=item.key,
-                    video_id=None,
-                    status="FAILED",
-                    error=item.error,
-                    cost=ItemCost(estimated_usd=0.0, credits=0, usd=0.0),
-                )
-            )
-            continue
-        credits = video.credits or 0
-        items.append(
-            SummaryItem(
-                number=item.number,
-                name=item.name,
-                key=item.key,
-                video_id=video.id,
-                status=_FINAL_STATUS[video.status],
-                film_key=video.film_key,
-                manifest_key=video.manifest_key,
-                cost=ItemCost(estimated_usd=video.estimated_usd, credits=credits, usd=_usd(credits)),
-            )
-        )
-    total_credits = sum(i.cost.credits for i in items)
-    ended = [v.updated_at or v.created_at for v in videos.values()] or [batch.updated_at or batch.created_at]
-    return BatchSummary(
-        batch_id=batch.id,
-        name=batch.name,
-        source=_source(batch),
-        status=batch_status(item.status for item in items),
-        items=items,
-        cost=ItemCost(
-            estimated_usd=round(sum(i.cost.estimated_usd for i in items), 2),
-            credits=total_credits,
-            usd=_usd(total_credits),
-        ),
-        completed_at=max(ended),
-    )
-
-
-def _usd(credits: int | float) -> float:
-    return float(cost.usd(Decimal(str(credits))))
-
-
-def batch_status(statuses: Iterable[str]) -> Literal["SUCCEEDED", "PARTIAL", "FAILED"]:
-    """SUCCEEDED when every video did, FAILED when none made a film, PARTIAL in between."""
-    seen = list(statuses)
-    if seen and all(status == "SUCCEEDED" for status in seen):
-        return "SUCCEEDED"
-    if all(status in ("FAILED", "CANCELLED") for status in seen):
-        return "FAILED"
-    return "PARTIAL"

@@ -1,5 +1,5 @@
 """What every Lambda shares, made once per cold start: Powertools Logger, Tracer and Metrics, the
-backend (`adapters.backend.AwsBackend`, from the environment) and the workflow over it. The
+backend (`adapters.backend.AwsBackend`, from the environment) and the workflow's tasks over it. The
 composition root: the one module that wires the adapters to the code that uses them.
 
 Settings are validated here, so a misconfigured function fails at its first invocation with a
@@ -17,7 +17,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from script_to_film.adapters.aws import AwsSettings, is_transient_aws_error
 from script_to_film.adapters.backend import AwsBackend
 from script_to_film.domain.errors import ScriptToFilmError, TransientAwsError
-from script_to_film.workflow import FilmWorkflow
+from script_to_film.workflow.cleanup import Cleanup
+from script_to_film.workflow.film import FilmTasks
+from script_to_film.workflow.scene import SceneTasks
 
 Result = TypeVar("Result")
 
@@ -39,15 +41,21 @@ def _backend_for(settings_json: str) -> AwsBackend:
     return AwsBackend(AwsSettings.model_validate_json(settings_json))
 
 
-@cache
-def workflow() -> FilmWorkflow:
-    return FilmWorkflow(backend())
+def film_tasks() -> FilmTasks:
+    return FilmTasks(backend())
+
+
+def scene_tasks() -> SceneTasks:
+    return SceneTasks(backend())
+
+
+def cleanup() -> Cleanup:
+    return Cleanup(backend())
 
 
 def reset() -> None:
-    """Forget the backend and the workflow, so the next call builds them from the environment."""
+    """Forget the backend, so that the next call builds it from the environment."""
     _backend_for.cache_clear()
-    workflow.cache_clear()
 
 
 def transient_aws_errors(handler: Callable[..., Result]) -> Callable[..., Result]:

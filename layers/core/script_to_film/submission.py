@@ -41,7 +41,7 @@ from script_to_film.domain.models import (
     now_iso,
 )
 from script_to_film.domain.ports import Backend
-from script_to_film.workflow import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
+from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
 
 LOG = logging.getLogger(__name__)
 

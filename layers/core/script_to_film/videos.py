@@ -36,7 +36,8 @@ from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptStatus,
 from script_to_film.domain.ports import Backend
 from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
 from script_to_film.submission import VideoOptions, start_video
-from script_to_film.workflow import end_scene, scene_execution_name
+from script_to_film.workflow.contract import scene_execution_name
+from script_to_film.workflow.ending import end_scene
 
 LOG = logging.getLogger(__name__)
 
@@ -287,7 +288,7 @@ def cancel(backend: Backend, video_id: str) -> VideoRecord:
     the video. The execution is stopped by the ARN its name gives, recorded or not (a cancel can
     land before StartExecution has answered); whatever the engine makes of the stop, the video
     stays CANCELLED: the transition table refuses the rest. Each scene is ended on its own
-    (`workflow.end_scene`): a provider that does not confirm one cancel is kept as that scene's
+    (`workflow.ending.end_scene`): a provider that does not confirm one cancel is kept as that scene's
     note and the others go on. A scene whose clip is being stored is left to finish, so nothing
     already paid for is lost.
     """

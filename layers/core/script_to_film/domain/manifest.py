@@ -1,0 +1,40 @@
+"""A video's manifest: what was made, as `manifest.json` beside the clips says it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from script_to_film.domain.models import VideoRecord
+
+
+def build_manifest(video: VideoRecord, *, execution: str | None) -> dict[str, Any]:
+    """The manifest contract of ARCHITECTURE.md; paths are relative to the manifest's folder."""
+    return {
+        "video_id": video.id,
+        "status": video.status.value,
+        "execution": execution or video.execution_arn,
+        "film": "film.mp4" if video.film_key else None,
+        "scenes": [
+            {
+                "number": scene.number,
+                "heading": scene.heading,
+                "status": scene.status.value,
+                "clip": f"scene_{scene.number:03d}.mp4" if scene.clip_key else None,
+                "duration_seconds": scene.duration_seconds,
+                "provider_task_id": scene.provider_task_id,
+                "attempts": scene.attempts,
+                "failure_code": scene.failure_code,
+                "failure": scene.failure,
+                "note": scene.note,
+            }
+            for scene in video.scenes
+        ],
+        "cost": {"estimated_usd": video.estimated_usd, "credits": video.credits or 0},
+        "failure": video.failure,
+        "left_out": [left.model_dump() for left in video.left_out],
+        "limits": {
+            "concurrency": video.concurrency,
+            "source": video.concurrency_source,
+            "note": video.limits_note,
+        },
+    }
