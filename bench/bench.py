@@ -119,7 +119,8 @@ def bench_direction(rows: list[tuple[str, str, str]], repeats: int) -> None:
 
 def bench_film(rows: list[tuple[str, str, str]]) -> None:
     from infra.local.stack import LocalStack
-    from script_to_film.submission import VideoOptions, start_video
+    from script_to_film.domain.options import VideoOptions
+    from script_to_film.services.submission import start_video
 
     options = VideoOptions(provider="animatic", poll_seconds=POLL_SECONDS, scene_timeout_seconds=120)
     walls, executions = {}, {}
@@ -151,7 +152,8 @@ def bench_runway(rows: list[tuple[str, str, str]]) -> None:
     sys.path.insert(0, str(REPO))
     from infra.local.stack import LocalStack
     from script_to_film.adapters.providers.registry import reset_providers
-    from script_to_film.submission import VideoOptions, start_video
+    from script_to_film.domain.options import VideoOptions
+    from script_to_film.services.submission import start_video
     from tests.fakes.runway_api import Behaviour, FakeRunway
 
     options = VideoOptions(provider="runway", poll_seconds=POLL_SECONDS, scene_timeout_seconds=120)

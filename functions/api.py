@@ -44,26 +44,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from pydantic import BaseModel
 
-from script_to_film import __version__, library, videos
-from script_to_film.api_models import (
-    ID_PATTERN,
-    PAGE_SIZE_DEFAULT,
-    PAGE_SIZE_MAX,
-    SCENE_PAGE_DEFAULT,
-    SCENE_PAGE_MAX,
-    ErrorBody,
-    FieldProblem,
-    Health,
-    ScenePage,
-    ScriptCreate,
-    ScriptDetail,
-    ScriptGenerate,
-    ScriptPage,
-    VideoCreate,
-    VideoDetail,
-    VideoPage,
-    VideoScenePage,
-)
+from script_to_film import __version__
 from script_to_film.domain import untrusted_json
 from script_to_film.domain.breakdown import ScriptTooLongError
 from script_to_film.domain.catalog import DEFAULT_MODEL
@@ -83,7 +64,27 @@ from script_to_film.domain.errors import (
     UnknownModelError,
 )
 from script_to_film.runtime import backend, logger, metrics, tracer
-from script_to_film.submission import (
+from script_to_film.services import library, videos
+from script_to_film.services.api_models import (
+    ID_PATTERN,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    SCENE_PAGE_DEFAULT,
+    SCENE_PAGE_MAX,
+    ErrorBody,
+    FieldProblem,
+    Health,
+    ScenePage,
+    ScriptCreate,
+    ScriptDetail,
+    ScriptGenerate,
+    ScriptPage,
+    VideoCreate,
+    VideoDetail,
+    VideoPage,
+    VideoScenePage,
+)
+from script_to_film.services.submission import (
     RunTooLongError,
     TooManyPollsError,
     TooManyScenesError,

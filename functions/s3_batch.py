@@ -1,4 +1,4 @@
-"""The S3 trigger on `incoming/`: see `script_to_film.batch` for what an upload starts, why bad
+"""The S3 trigger on `incoming/`: see `script_to_film.services.batch` for what an upload starts, why bad
 input is recorded and answered while AWS errors are raised (so that Lambda retries the delivery),
 and how a repeated delivery starts nothing twice."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from script_to_film.batch import handle_event
 from script_to_film.runtime import backend, logger, tracer
+from script_to_film.services.batch import handle_event
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].s3.object.key", clear_state=True)

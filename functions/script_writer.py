@@ -1,5 +1,5 @@
 """The screenplay writer, invoked asynchronously by `POST /scripts/generate`: see
-`script_to_film.scripts.generate_script`. The only Lambda that loads the Anthropic SDK."""
+`script_to_film.services.scripts.generate_script`. The only Lambda that loads the Anthropic SDK."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from script_to_film.runtime import backend, logger, tracer
-from script_to_film.scripts import generate_script
+from script_to_film.services.scripts import generate_script
 
 
 @logger.inject_lambda_context(correlation_id_path="script_id", clear_state=True)

@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from script_to_film.batch import (
+from script_to_film.domain.batch_input import (
     INCOMING_PREFIX,
     MANIFEST_SUFFIX,
     OPTIONS_METADATA,
     SCREENPLAY_SUFFIX,
-    DeliveryResult,
     describe,
     library_key_problem,
     merge_options,
@@ -41,7 +40,9 @@ from script_to_film.batch import (
 from script_to_film.domain.errors import InvalidInputError
 from script_to_film.domain.keys import batch_record_key, batch_summary_key
 from script_to_film.domain.models import BatchItemState, VideoRecord
-from script_to_film.submission import VideoOptions, prepare
+from script_to_film.domain.options import VideoOptions
+from script_to_film.services.batch import DeliveryResult
+from script_to_film.services.submission import prepare
 from script_to_film.workflow.batch_summary import BatchSummary, batch_status
 from stf.report import BatchProgress, batch_table
 from stf.usage import read_input_file

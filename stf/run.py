@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 def run_command(args: argparse.Namespace) -> int:
     import json
 
-    from script_to_film.submission import VideoOptions, prepare, start_video
+    from script_to_film.domain.options import VideoOptions
+    from script_to_film.services.submission import prepare, start_video
     from stf import report
 
     options = VideoOptions(
@@ -87,7 +88,7 @@ def _ctrl_c_sets(interrupted: threading.Event) -> Iterator[None]:
 
 def _cancel_and_settle(stack: LocalStack, video: VideoRecord) -> VideoRecord:
     """Cancel an interrupted video and wait (a bounded time) until nothing of it runs any more."""
-    from script_to_film import videos
+    from script_to_film.services import videos
 
     # A video that ended meanwhile keeps all it made; one that will not stop keeps what there is.
     with suppress(videos.VideoFinishedError):

@@ -492,9 +492,9 @@ def test_provider_secrets_are_readable_only_by_the_functions_that_call_the_provi
 def test_the_batch_function_reads_only_the_uploads_and_the_library(resources: dict[str, Any]) -> None:
     """The trigger refuses manifest keys outside library/ itself; its role agrees, so a key that
     slipped through would be AccessDenied, which the trigger records as that screenplay's error."""
-    from script_to_film import batch
+    from script_to_film.domain import batch_input
 
-    assert (batch.INCOMING_PREFIX, batch.LIBRARY_PREFIX) == (INCOMING_PREFIX, LIBRARY_PREFIX)
+    assert (batch_input.INCOMING_PREFIX, batch_input.LIBRARY_PREFIX) == (INCOMING_PREFIX, LIBRARY_PREFIX)
     _, props = function(resources, "S3Batch")
     reads: dict[str, set[str]] = {}
     for statement in policy_of_role(resources, role_of(props)):

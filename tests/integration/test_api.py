@@ -23,11 +23,12 @@ import requests
 from functions import api
 from infra.local.server import api_gateway_event, lambda_context
 from infra.local.stack import WRITER_FUNCTION, LocalStack
-from script_to_film import __version__, videos
+from script_to_film import __version__
 from script_to_film.adapters import media
 from script_to_film.adapters.providers.registry import register_provider, reset_providers
 from script_to_film.domain.limits import MAX_SCREENPLAY_BYTES, PRESIGNED_URL_MAX_SECONDS
 from script_to_film.domain.models import ScriptStatus
+from script_to_film.services import videos
 from tests.fakes.scripted_provider import ScriptedProvider
 
 REPO = Path(__file__).resolve().parents[2]

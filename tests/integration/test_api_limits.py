@@ -16,7 +16,6 @@ from functions import api
 from infra.local.server import api_gateway_event, lambda_context
 from infra.local.stack import WRITER_FUNCTION, LocalStack
 from script_to_film.adapters.objects import ObjectStore
-from script_to_film.api_models import CONTENT_INLINE_BYTES, SCENE_PAGE_DEFAULT
 from script_to_film.domain import breakdown, director
 from script_to_film.domain.limits import MAX_RESPONSE_BYTES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES
 from script_to_film.domain.models import (
@@ -27,6 +26,7 @@ from script_to_film.domain.models import (
     VideoStatus,
     now_iso,
 )
+from script_to_film.services.api_models import CONTENT_INLINE_BYTES, SCENE_PAGE_DEFAULT
 
 TWO_SCENES = "INT. KITCHEN - NIGHT\n\nA kettle sings.\n\nEXT. GARDEN - DAY\n\nBirds argue.\n"
 

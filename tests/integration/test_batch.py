@@ -16,17 +16,18 @@ from botocore.exceptions import ClientError
 from functions.s3_batch import handler
 from infra.local.lambda_dispatch import LocalLambdaContext
 from infra.local.stack import LocalStack
-from script_to_film import batch
 from script_to_film.adapters.objects import ObjectStore
 from script_to_film.adapters.orchestrator import Orchestrator
 from script_to_film.adapters.providers.registry import register_provider, reset_providers
 from script_to_film.adapters.repositories.batches import BatchRepository
-from script_to_film.batch import DeliveryResult, s3_notification
+from script_to_film.domain.batch_input import objects_in, s3_notification
 from script_to_film.domain.errors import PermanentProviderError
 from script_to_film.domain.keys import batch_record_key, batch_summary_key
 from script_to_film.domain.models import BatchItemState, BatchStatus, SceneJob, VideoRecord, VideoStatus
 from script_to_film.domain.ports import ProviderTask
-from script_to_film.submission import WorkflowUnavailableError
+from script_to_film.services import batch
+from script_to_film.services.batch import DeliveryResult
+from script_to_film.services.submission import WorkflowUnavailableError
 from tests.fakes.scripted_provider import ScriptedProvider
 
 ONE_SCENE = "Title: {title}\n\nINT. KITCHEN - NIGHT\n\nA kettle starts to sing on the stove.\n"
@@ -341,7 +342,7 @@ def test_a_manifest_redelivered_after_a_crash_between_its_starts_starts_only_the
     with pytest.raises(ConnectionError):
         deliver(event)
     (first_video,) = started()
-    batch_id = batch.objects_in(event)[0][0].batch_id
+    batch_id = objects_in(event)[0][0].batch_id
     half = stack.backend.batches.get(batch_id)
     assert half.status is BatchStatus.STARTING
     assert [item.state for item in half.items] == [BatchItemState.STARTED, BatchItemState.CLAIMED]
@@ -393,7 +394,7 @@ def test_a_start_that_fails_ends_its_video_and_the_retried_delivery_starts_afres
     with pytest.raises(WorkflowUnavailableError):
         deliver(event)
     assert started() == []
-    batch_id = batch.objects_in(event)[0][0].batch_id
+    batch_id = objects_in(event)[0][0].batch_id
     orphan_id = str(stack.backend.batches.get(batch_id).items[0].video_id)
     assert stack.backend.videos.get(orphan_id).status is VideoStatus.FAILED, "no QUEUED video is left behind"
 

@@ -11,9 +11,9 @@ import pytest
 
 from infra.local.stack import LocalStack
 from script_to_film.adapters.objects import ObjectStore
-from script_to_film.batch import DeliveryResult
 from script_to_film.domain.keys import batch_summary_key
 from script_to_film.domain.models import BatchStatus
+from script_to_film.services.batch import DeliveryResult
 
 from .test_batch import FAST, KETTLE, NO_SCENES, deliver, executions, manifest, upload
 

@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.local.stack import LocalStack
-from script_to_film import batch
 from script_to_film.adapters.objects import ObjectStore
+from script_to_film.domain.batch_input import objects_in
 from script_to_film.domain.keys import batch_record_key, batch_summary_key
 from script_to_film.domain.models import BatchItemState, BatchStatus
 
@@ -156,7 +156,7 @@ def test_an_error_that_may_pass_raises_and_the_retry_starts_each_screenplay_once
     with pytest.raises(ClientError) as raised:
         deliver(event)
     assert raised.value is error
-    batch_id = batch.objects_in(event)[0][0].batch_id
+    batch_id = objects_in(event)[0][0].batch_id
     half = stack.backend.batches.get(batch_id)
     assert half.status is BatchStatus.STARTING
     assert [item.state for item in half.items] == [BatchItemState.STARTED, BatchItemState.CLAIMED]

@@ -18,7 +18,8 @@ from script_to_film.adapters.repositories.videos import VideoRepository
 from script_to_film.domain.limits import EVENTS_PER_SCENE_IN_FILM, film_history_events, scene_history_events
 from script_to_film.domain.manifest import build_manifest
 from script_to_film.domain.models import SceneStatus, VideoRecord, VideoStatus
-from script_to_film.submission import VideoOptions, start_video
+from script_to_film.domain.options import VideoOptions
+from script_to_film.services.submission import start_video
 from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE
 from tests.fakes.faults import fail_when
 from tests.fakes.scripted_provider import ScriptedProvider

@@ -23,7 +23,6 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from infra.local.stack import LocalStack
-from script_to_film import videos
 from script_to_film.adapters import media
 from script_to_film.adapters.download import ALLOW_HOSTS_ENV, open_download
 from script_to_film.adapters.objects import ObjectStore
@@ -31,8 +30,10 @@ from script_to_film.adapters.providers.registry import register_provider, reset_
 from script_to_film.adapters.repositories.videos import VideoRepository
 from script_to_film.domain.errors import MediaError, VideoEndedError
 from script_to_film.domain.models import SceneJob, SceneStatus, VideoRecord, VideoStatus
+from script_to_film.domain.options import VideoOptions
 from script_to_film.domain.ports import ProviderTask
-from script_to_film.submission import VideoOptions, create_video, start_video
+from script_to_film.services import videos
+from script_to_film.services.submission import create_video, start_video
 from script_to_film.workflow.contract import FilmInput
 from script_to_film.workflow.film import FilmTasks
 from script_to_film.workflow.scene import SceneTasks

@@ -276,7 +276,8 @@ def test_a_workflow_without_a_key_fails_each_scene_saying_what_to_set(
     fake: FakeRunway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from infra.local.stack import LocalStack
-    from script_to_film.submission import VideoOptions, start_video
+    from script_to_film.domain.options import VideoOptions
+    from script_to_film.services.submission import start_video
 
     monkeypatch.delenv("RUNWAYML_API_SECRET")
     options = VideoOptions(provider="runway", poll_seconds=1, scene_timeout_seconds=10, scenes=[1])

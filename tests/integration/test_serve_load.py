@@ -23,9 +23,9 @@ import pytest
 
 from infra.local.server import LISTEN_BACKLOG, LocalApi, _ApiHttpServer
 from infra.local.stack import WRITER_FUNCTION
-from script_to_film import videos
 from script_to_film.adapters import media
 from script_to_film.adapters.providers.registry import reset_providers
+from script_to_film.services import videos
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"

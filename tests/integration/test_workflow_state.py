@@ -12,13 +12,8 @@ from script_to_film.adapters.providers.registry import register_provider, reset_
 from script_to_film.domain.errors import BudgetExceededError, SubmitInDoubtError
 from script_to_film.domain.limits import MAX_SCENES
 from script_to_film.domain.models import SceneJob, SceneStatus
-from script_to_film.submission import (
-    TooManyPollsError,
-    TooManyScenesError,
-    VideoOptions,
-    create_video,
-    prepare,
-)
+from script_to_film.domain.options import VideoOptions
+from script_to_film.services.submission import TooManyPollsError, TooManyScenesError, create_video, prepare
 from script_to_film.workflow.contract import SceneState
 from script_to_film.workflow.scene import SceneTasks
 from tests.fakes.scripted_provider import ScriptedProvider

@@ -24,7 +24,7 @@ from script_to_film.domain.breakdown import StoredBreakdown
 from script_to_film.domain.errors import NotFoundError
 from script_to_film.domain.limits import MAX_SCRIPT_SCENES
 from script_to_film.domain.models import ScriptRecord, ScriptStatus, now_iso
-from script_to_film.scripts import DEFAULT_CLAIM_SECONDS, generate_script
+from script_to_film.services.scripts import DEFAULT_CLAIM_SECONDS, generate_script
 from tests.fakes.anthropic_api import SCREENPLAY, FakeAnthropic, Reply, serving
 
 

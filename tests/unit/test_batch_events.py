@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from script_to_film.batch import (
+from script_to_film.domain.batch_input import (
     MAX_BATCH_SCREENPLAYS,
     BatchInputError,
     ObjectVersion,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from script_to_film.batch import library_key_problem
+from script_to_film.domain.batch_input import library_key_problem
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from script_to_film.domain.limits import EXECUTION_TIMEOUT_SECONDS
-from script_to_film.submission import RunTooLongError, VideoOptions, prepare, worst_case_seconds
+from script_to_film.domain.options import VideoOptions
+from script_to_film.services.submission import RunTooLongError, prepare, worst_case_seconds
 
 ASL = Path(__file__).resolve().parents[2] / "infra" / "statemachine" / "film.asl.json"
 

@@ -6,7 +6,7 @@ and checks that it breaks down into scenes exactly as `stf breakdown` would brea
 it does not, Claude gets one repair attempt with the error; a second unusable answer is an error.
 
 The same code serves `stf write` (`stf.write`, which maps the errors to exit statuses) and the
-API's asynchronous generation step (`script_to_film.scripts`). The `anthropic` SDK is imported
+API's asynchronous generation step (`script_to_film.services.scripts`). The `anthropic` SDK is imported
 only when a screenplay is written: it costs over a second of cold start, and no other Lambda
 needs it.
 

@@ -3,7 +3,7 @@
 An uploaded screenplay is broken down before it is stored, so a script that exists always parses;
 a requested one is stored WRITING and handed to the writer Lambda asynchronously (it may take
 Claude minutes; API Gateway waits 29 s), which moves it to READY or FAILED
-(`script_to_film.scripts`). Either way the breakdown of a READY script is computed once, when it
+(`script_to_film.services.scripts`). Either way the breakdown of a READY script is computed once, when it
 is stored, priced on every model of the catalog, and kept beside the text
 (`breakdown.StoredBreakdown`): reading a script reads it, whatever its size and whichever model
 prices it. A script stored without one (before breakdowns were kept, or by `stf run` and the S3
@@ -17,8 +17,15 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from script_to_film import paging
-from script_to_film.api_models import (
+from script_to_film.domain import breakdown, catalog
+from script_to_film.domain.breakdown import StoredBreakdown
+from script_to_film.domain.catalog import DEFAULT_MODEL
+from script_to_film.domain.errors import NotFoundError
+from script_to_film.domain.limits import MAX_SCRIPT_SCENES
+from script_to_film.domain.models import ScriptRecord, ScriptStatus, now_iso
+from script_to_film.domain.ports import Backend
+from script_to_film.services import paging
+from script_to_film.services.api_models import (
     CONTENT_INLINE_BYTES,
     SCENE_PAGE_BYTES,
     SCENE_PAGE_DEFAULT,
@@ -30,15 +37,8 @@ from script_to_film.api_models import (
     ScriptPage,
     ScriptSummary,
 )
-from script_to_film.domain import breakdown, catalog
-from script_to_film.domain.breakdown import StoredBreakdown
-from script_to_film.domain.catalog import DEFAULT_MODEL
-from script_to_film.domain.errors import NotFoundError
-from script_to_film.domain.limits import MAX_SCRIPT_SCENES
-from script_to_film.domain.models import ScriptRecord, ScriptStatus, now_iso
-from script_to_film.domain.ports import Backend
-from script_to_film.scripts import WriteScriptEvent
-from script_to_film.submission import new_id
+from script_to_film.services.scripts import WriteScriptEvent
+from script_to_film.services.submission import new_id
 
 WRITER_UNAVAILABLE = "the screenplay writer could not be started; ask again later"
 

@@ -15,9 +15,16 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from script_to_film import paging
 from script_to_film.adapters.providers.registry import available_providers, get_provider
-from script_to_film.api_models import (
+from script_to_film.domain import catalog, cost
+from script_to_film.domain.errors import InvalidInputError, InvalidOptionError, UnknownModelError
+from script_to_film.domain.limits import PRESIGNED_URL_MAX_SECONDS
+from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptStatus, VideoRecord, VideoStatus
+from script_to_film.domain.options import VideoOptions
+from script_to_film.domain.ports import Backend
+from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
+from script_to_film.services import paging
+from script_to_film.services.api_models import (
     SCENE_PAGE_BYTES,
     SCENE_PAGE_DEFAULT,
     LeftOutView,
@@ -29,13 +36,7 @@ from script_to_film.api_models import (
     VideoSceneView,
     VideoSummary,
 )
-from script_to_film.domain import catalog, cost
-from script_to_film.domain.errors import InvalidInputError, InvalidOptionError, UnknownModelError
-from script_to_film.domain.limits import PRESIGNED_URL_MAX_SECONDS
-from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptStatus, VideoRecord, VideoStatus
-from script_to_film.domain.ports import Backend
-from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
-from script_to_film.submission import VideoOptions, start_video
+from script_to_film.services.submission import start_video
 from script_to_film.workflow.contract import scene_execution_name
 from script_to_film.workflow.ending import end_scene
 

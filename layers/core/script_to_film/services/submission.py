@@ -12,9 +12,7 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 
-from pydantic import BaseModel, Field
-
-from script_to_film.domain import catalog, cost, director
+from script_to_film.domain import catalog, cost
 from script_to_film.domain.account import (
     RunLimits,
     configured_concurrency,
@@ -40,6 +38,7 @@ from script_to_film.domain.models import (
     VideoStatus,
     now_iso,
 )
+from script_to_film.domain.options import VideoOptions
 from script_to_film.domain.ports import Backend
 from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
 
@@ -51,11 +50,6 @@ MAP_CONCURRENCY_LIMIT = 40
 DEFAULT_CONCURRENCY = {"animatic": 4, "runway": 1}
 """Scenes generated at once when `STF_<PROVIDER>_CONCURRENCY` is not set: Runway's tier 1 runs
 one or two tasks at a time; the animatic renders locally and is bounded by the CPU."""
-
-
-DEFAULT_POLL_SECONDS = {"animatic": 1, "runway": 10}
-"""Seconds between status polls when none is asked for: the animatic costs nothing to ask (and
-renders in seconds); Runway asks not to be polled more often than every 5 s."""
 
 
 class TooManyScenesError(InvalidInputError):
@@ -79,33 +73,6 @@ class WorkflowUnavailableError(ScriptToFilmError):
     def __init__(self, message: str, *, video_id: str) -> None:
         super().__init__(message)
         self.video_id = video_id
-
-
-class VideoOptions(BaseModel):
-    """How to film a screenplay: every knob the API, batch manifests and `stf run` expose."""
-
-    provider: str = "animatic"
-    model: str | None = Field(default=None, description="default: the provider's default model")
-    style: str = director.DEFAULT_STYLE
-    ratio: str | None = None
-    scenes: list[int] | None = Field(default=None, description="1-based scene numbers; default: all")
-    poll_seconds: int | None = Field(
-        default=None, ge=1, le=300, description="default: the provider's (animatic 1 s, runway 10 s)"
-    )
-    scene_timeout_seconds: int = Field(default=300, ge=1, le=86_400)
-    max_budget_usd: float | None = Field(default=None, ge=0)
-    keyframe: bool = Field(
-        default=False,
-        description="animate a generated keyframe image (image_to_video) instead of text_to_video",
-    )
-    fps: int | None = Field(
-        default=None, description="frame rate asked for; recorded, as providers render at their own rate"
-    )
-
-    @property
-    def poll_interval(self) -> int:
-        """The seconds between polls: as asked, else the provider's default."""
-        return self.poll_seconds or DEFAULT_POLL_SECONDS.get(self.provider, 10)
 
 
 def provider_concurrency(provider: str, env: Mapping[str, str] = os.environ) -> int:

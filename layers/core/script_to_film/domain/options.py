@@ -1,0 +1,39 @@
+"""How to film a screenplay: the options every entry point takes (the API, batch manifests and
+`stf run`), with the provider's defaults."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from script_to_film.domain import director
+
+DEFAULT_POLL_SECONDS = {"animatic": 1, "runway": 10}
+"""Seconds between status polls when none is asked for: the animatic costs nothing to ask (and
+renders in seconds); Runway asks not to be polled more often than every 5 s."""
+
+
+class VideoOptions(BaseModel):
+    """How to film a screenplay: every knob the API, batch manifests and `stf run` expose."""
+
+    provider: str = "animatic"
+    model: str | None = Field(default=None, description="default: the provider's default model")
+    style: str = director.DEFAULT_STYLE
+    ratio: str | None = None
+    scenes: list[int] | None = Field(default=None, description="1-based scene numbers; default: all")
+    poll_seconds: int | None = Field(
+        default=None, ge=1, le=300, description="default: the provider's (animatic 1 s, runway 10 s)"
+    )
+    scene_timeout_seconds: int = Field(default=300, ge=1, le=86_400)
+    max_budget_usd: float | None = Field(default=None, ge=0)
+    keyframe: bool = Field(
+        default=False,
+        description="animate a generated keyframe image (image_to_video) instead of text_to_video",
+    )
+    fps: int | None = Field(
+        default=None, description="frame rate asked for; recorded, as providers render at their own rate"
+    )
+
+    @property
+    def poll_interval(self) -> int:
+        """The seconds between polls: as asked, else the provider's default."""
+        return self.poll_seconds or DEFAULT_POLL_SECONDS.get(self.provider, 10)
