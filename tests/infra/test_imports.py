@@ -21,13 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import pytest
+
 import infra.build.layers as layers
 from infra.local.server import API_MODULE
 from infra.local.stack import APPLICATION_FUNCTIONS, WORKFLOW_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
+SOURCES_OF_THE_LAYER = ROOT / "layers" / "core" / "script_to_film"
 SOURCES = {
-    ROOT / "layers" / "core" / "script_to_film": "script_to_film",
+    SOURCES_OF_THE_LAYER: "script_to_film",
     ROOT / "stf": "stf",
     ROOT / "functions": "functions",
     ROOT / "infra": "infra",
@@ -224,3 +227,84 @@ def test_the_declared_dynamic_imports_are_modules_of_the_project() -> None:
     for importer, targets in DYNAMIC_IMPORTS.items():
         assert importer in modules
         assert targets <= set(modules), f"{importer} loads {sorted(targets - set(modules))}"
+
+
+# (c) Layering: dependencies point one way ----------------------------------------------------------
+
+LAYER = "script_to_film"
+ROLES: dict[str, tuple[str, ...]] = {
+    "domain": ("domain",),
+    "workflow": ("workflow", "domain"),
+    "services": ("services", "workflow", "domain"),
+    "adapters": ("adapters", "domain"),
+    "api": ("api", "services", "workflow", "domain", "runtime"),
+    "runtime": ("runtime", "api", "services", "workflow", "adapters", "domain"),
+}
+"""A role of the layer → the roles its modules may import. The workflow never calls a service; the
+domain, the workflow and the services reach I/O only through the ports the adapters implement."""
+
+PURE_ROLES = ("domain", "workflow", "services")
+IO_LIBRARIES = (
+    "boto3",
+    "botocore",
+    "anthropic",
+    "runwayml",
+    "httpx",
+    "httpcore",
+    "imageio_ffmpeg",
+    "moto",
+    "subprocess",
+    "socket",
+    "aws_lambda_powertools",
+)
+"""What only an adapter (or the composition root, `runtime`) may import."""
+
+
+def role_of(module: str) -> str | None:
+    """`script_to_film.<role>[.…]` → the role; None for the package itself or a module of none."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == LAYER and len(parts) > 1 and parts[1] in ROLES else None
+
+
+def test_every_module_of_the_layer_has_a_role() -> None:
+    layer = modules_under(SOURCES_OF_THE_LAYER, LAYER)
+    without = sorted(module for module in layer if module != LAYER and role_of(module) is None)
+    assert not without, f"modules outside {sorted(ROLES)}: {without}"
+
+
+def test_each_role_imports_only_the_roles_below_it() -> None:
+    layer = modules_under(SOURCES_OF_THE_LAYER, LAYER)
+    wrong = []
+    for module, path in layer.items():
+        role = role_of(module)
+        if role is None:
+            continue
+        for found in imports_of(path, module, layer).imports:
+            target = role_of(found.module)
+            if names(found.module, (LAYER,)) and found.module != LAYER and target not in ROLES[role]:
+                wrong.append(f"{module}:{found.line}: {role} imports {found.module} ({found.kind})")
+            if role in PURE_ROLES and names(found.module, IO_LIBRARIES):
+                wrong.append(f"{module}:{found.line}: {role} imports {found.module} ({found.kind})")
+    assert not wrong, "\n".join(wrong)
+
+
+# (d) Cold start stays lean --------------------------------------------------------------------------
+
+HEAVY = (
+    "script_to_film.adapters.media",
+    "script_to_film.adapters.claude",
+    "imageio_ffmpeg",
+    "anthropic",
+    "runwayml",
+)
+
+
+@pytest.mark.parametrize("handler", ["functions.scene_check", "functions.load_shots"])
+def test_a_polling_lambda_loads_neither_ffmpeg_nor_the_sdks(handler: str) -> None:
+    """The backend loads media and Claude on first use, and the provider registry each provider."""
+    code = f"import sys, {handler}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

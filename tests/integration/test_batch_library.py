@@ -45,15 +45,26 @@ def s3_error(code: str, status: int, operation: str = "GetObject") -> ClientErro
 
 
 def refuse_reading(answers: dict[str, ClientError]) -> Callable[..., Any]:
-    """`ObjectStore.read`, answering S3's error for the keys in `answers` every time."""
+    """`ObjectStore.read`, with S3 answering its error for the keys in `answers` every time: the
+    S3 client's own call raises it, so the batch meets what the adapter makes of S3's answer."""
     real = ObjectStore.read
 
-    def read_object(self: ObjectStore, bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
-        if key in answers:
-            raise answers[key]
-        return real(self, bucket, key, *args, **kwargs)
+    def read(self: ObjectStore, bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
+        if key not in answers:
+            return real(self, bucket, key, *args, **kwargs)
 
-    return read_object
+        def answer(params: dict[str, Any], **_: Any) -> None:
+            if params.get("Key") == key:
+                raise answers[key]
+
+        events = self.aws.s3.meta.events
+        events.register("before-parameter-build.s3.GetObject", answer)
+        try:
+            return real(self, bucket, key, *args, **kwargs)
+        finally:
+            events.unregister("before-parameter-build.s3.GetObject", answer)
+
+    return read
 
 
 def put(stack: LocalStack, key: str, text: str) -> None:

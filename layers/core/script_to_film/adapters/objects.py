@@ -8,11 +8,43 @@ from pathlib import Path
 from typing import Any
 
 from script_to_film.adapters.aws import AwsClients
-from script_to_film.domain.errors import NotFoundError
+from script_to_film.domain.errors import NotFoundError, ObjectRefusedError
 from script_to_film.domain.limits import PRESIGNED_URL_MAX_SECONDS
 from script_to_film.domain.ports import StoredObject
 
 CLIP_CONTENT_TYPE = "video/mp4"
+
+_S3_RETRY_CODES = frozenset(
+    {
+        # botocore's own transient and throttling codes for S3 …
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        # … and the function's own credentials or clock, which the next invocation has afresh.
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "RequestTimeTooSkewed",
+    }
+)
+
+
+def _may_pass(error: Any) -> bool:
+    """Whether an error S3 answered may pass, so that asking again later may succeed (throttling,
+    timeouts, 5xx, the caller's own credentials or clock), rather than being this object's own
+    (AccessDenied, NoSuchBucket, InvalidObjectState, …)."""
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    code = error.response.get("Error", {}).get("Code")
+    return code in _S3_RETRY_CODES or (isinstance(status, int) and (status >= 500 or status == 429))
 
 
 class ObjectStore:
@@ -31,14 +63,23 @@ class ObjectStore:
 
     def read(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> StoredObject:
         """One version of an object (the current one without `version_id`), at most `max_bytes`
-        of it: `truncated` says there was more. Raises NotFoundError when it is gone."""
+        of it: `truncated` says there was more. Raises NotFoundError when it is gone, and
+        ObjectRefusedError when S3 refuses it for good (AccessDenied, InvalidObjectState…); an
+        error that may pass (throttling, timeouts, 5xx, the caller's expired credentials) is
+        raised as botocore raised it."""
         kwargs = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
         try:
             response = self.aws.s3.get_object(**kwargs)
         except self.aws.s3.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404"):
+            problem = error.response.get("Error", {})
+            if problem.get("Code") in ("NoSuchKey", "NoSuchVersion", "404"):
                 raise NotFoundError(f"s3://{bucket}/{key} does not exist (any more)") from None
-            raise
+            if _may_pass(error):
+                raise
+            raise ObjectRefusedError(
+                f"s3://{bucket}/{key} cannot be read: {problem.get('Code')} ({problem.get('Message')})",
+                code=problem.get("Code"),
+            ) from None
         with response["Body"] as body:
             data: bytes = body.read(max_bytes + 1)
         return StoredObject(

@@ -88,6 +88,15 @@ class TransientAwsError(ScriptToFilmError):
     transaction conflict): the workflow's Retry matches this class name, never `States.TaskFailed`."""
 
 
+class ObjectRefusedError(ScriptToFilmError):
+    """S3 refuses an object for good (AccessDenied, InvalidObjectState, NoSuchBucket…): asking
+    again will not change the answer. `code` is S3's error code."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class SubmitInDoubtError(ScriptToFilmError):
     """An earlier try claimed this submit and never recorded a task id.
 

@@ -3,15 +3,17 @@
 The adapters (`script_to_film.adapters`) implement these structurally, without subclassing them,
 and so can a test's fake. Providers: submit a shot, poll its task, cancel it, read the finished
 clip, and optionally say what the account allows (`AccountReporter`); the Step Functions Wait
-loop is the poller, so a provider never sleeps or waits for a task itself. Media: what ffmpeg
-says about a clip (`ClipInfo`) and a stitched film (`StitchResult`). Storage: one repository per
-aggregate of the table (scripts, videos, claims, batches), the bucket's objects, and the
-executions, gathered in a `Backend`.
+loop is the poller, so a provider never sleeps or waits for a task itself. Media: ffmpeg, and
+what it says about a clip (`ClipInfo`) and a stitched film (`StitchResult`). The screenwriter:
+Claude. Storage: one repository per aggregate of the table (scripts, videos, claims, batches),
+the bucket's objects, and the executions. A `Backend` gathers them all; `Providers`, `Media` and
+`Screenwriter` are satisfied by the adapters' modules themselves, so a test that patches a
+function of one patches what the core calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from enum import StrEnum
 from pathlib import Path
@@ -32,6 +34,7 @@ from script_to_film.domain.models import (
     VideoRecord,
     VideoStatus,
 )
+from script_to_film.domain.screenwriting import WriteRequest, Written
 
 # Providers --------------------------------------------------------------------------------------
 
@@ -180,6 +183,38 @@ class StitchResult(BaseModel):
     elapsed_seconds: float
 
 
+class Providers(Protocol):
+    """The video providers by name (the module `adapters.providers.registry`)."""
+
+    def get_provider(self, name: str) -> VideoProvider:
+        """UnknownModelError for a name no provider has."""
+        ...
+
+    def available_providers(self) -> list[str]: ...
+
+
+class Media(Protocol):
+    """ffmpeg (the module `adapters.media`)."""
+
+    def verify_clip(self, path: Path, expected_seconds: float) -> ClipInfo:
+        """The clip's facts; InvalidClipError for one that cannot count."""
+        ...
+
+    def probe(self, path: Path) -> ClipInfo:
+        """MediaError for a file ffmpeg cannot read."""
+        ...
+
+    def stitch(self, clips: Sequence[Path], out: Path) -> StitchResult:
+        """MediaError when the clips cannot be joined."""
+        ...
+
+
+class Screenwriter(Protocol):
+    """A model that writes screenplays (the module `adapters.claude`)."""
+
+    def write_screenplay(self, request: WriteRequest, *, model: str | None = None) -> Written: ...
+
+
 # Storage ----------------------------------------------------------------------------------------
 
 
@@ -318,7 +353,8 @@ class ObjectStore(Protocol):
     def bucket(self) -> str: ...
 
     def read(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> StoredObject:
-        """At most `max_bytes` of one version of an object; NotFoundError when it is gone."""
+        """At most `max_bytes` of one version of an object. NotFoundError when it is gone,
+        ObjectRefusedError when S3 refuses it for good; an error that may pass is raised as it came."""
         ...
 
     def put_json(self, key: str, document: Any) -> None: ...
@@ -373,3 +409,12 @@ class Backend(Protocol):
 
     @property
     def orchestrator(self) -> Orchestrator: ...
+
+    @property
+    def providers(self) -> Providers: ...
+
+    @property
+    def media(self) -> Media: ...
+
+    @property
+    def screenwriter(self) -> Screenwriter: ...

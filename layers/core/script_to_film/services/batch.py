@@ -73,7 +73,12 @@ from script_to_film.domain.batch_input import (
     objects_in,
     parse_manifest,
 )
-from script_to_film.domain.errors import InvalidInputError, NotFoundError, ScriptToFilmError
+from script_to_film.domain.errors import (
+    InvalidInputError,
+    NotFoundError,
+    ObjectRefusedError,
+    ScriptToFilmError,
+)
 from script_to_film.domain.keys import batch_record_key
 from script_to_film.domain.limits import MAX_SCREENPLAY_BYTES
 from script_to_film.domain.models import (
@@ -280,54 +285,13 @@ def _plan_entry(
 
 
 def _read(backend: Backend, bucket: str, key: str, version_id: str | None, limit: int) -> StoredObject:
-    from botocore.exceptions import ClientError
-
     try:
         found = backend.objects.read(bucket, key, version_id, limit)
-    except NotFoundError as error:
+    except (NotFoundError, ObjectRefusedError) as error:
         raise BatchInputError(str(error)) from None
-    except ClientError as error:
-        if _may_pass(error):
-            raise
-        problem = error.response.get("Error", {})
-        raise BatchInputError(
-            f"s3://{bucket}/{key} cannot be read: {problem.get('Code')} ({problem.get('Message')})"
-        ) from None
     if found.truncated:
         raise BatchInputError(f"{key} is larger than {limit:,} bytes")
     return found
-
-
-_S3_RETRY_CODES = frozenset(
-    {
-        # botocore's own transient and throttling codes for S3 …
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "PriorRequestNotComplete",
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "BandwidthLimitExceeded",
-        "RequestThrottled",
-        "SlowDown",
-        # … and the function's own credentials or clock, which the next invocation has afresh.
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "RequestExpired",
-        "RequestTimeTooSkewed",
-    }
-)
-
-
-def _may_pass(error: Any) -> bool:
-    """Whether an error S3 answered is one a later delivery may not meet (throttling, timeouts,
-    5xx), rather than this object's own (AccessDenied, NoSuchBucket, InvalidObjectState, …)."""
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    code = error.response.get("Error", {}).get("Code")
-    return code in _S3_RETRY_CODES or (isinstance(status, int) and (status >= 500 or status == 429))
 
 
 def _start_item(backend: Backend, batch: BatchRecord, planned: _Planned) -> str | None:

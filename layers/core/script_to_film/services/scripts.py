@@ -21,7 +21,6 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from script_to_film.adapters.claude import write_screenplay
 from script_to_film.domain import breakdown
 from script_to_film.domain.breakdown import StoredBreakdown
 from script_to_film.domain.errors import ConfigurationError, InvalidInputError, WriterError
@@ -67,7 +66,7 @@ def generate_script(
     if not backend.scripts.claim_writing(job.script_id, lease_seconds):
         return backend.scripts.get(job.script_id)
     try:
-        outcome = _write(job, model)
+        outcome = _write(backend, job, model)
         if isinstance(outcome, str):
             backend.scripts.finish(job.script_id, ScriptStatus.FAILED, failure=outcome)
         else:
@@ -86,7 +85,9 @@ def generate_script(
     return backend.scripts.get(job.script_id)
 
 
-def _write(job: WriteScriptEvent, model: str | None) -> tuple[Written, StoredBreakdown] | str:
+def _write(
+    backend: Backend, job: WriteScriptEvent, model: str | None
+) -> tuple[Written, StoredBreakdown] | str:
     """The screenplay and its breakdown, or why it could not be written (or stored: too many
     scenes), in words for the person who asked."""
     try:
@@ -97,7 +98,7 @@ def _write(job: WriteScriptEvent, model: str | None) -> tuple[Written, StoredBre
         first = error.errors()[0]
         return _limited(f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}")
     try:
-        written = write_screenplay(request, model=model)
+        written = backend.screenwriter.write_screenplay(request, model=model)
     except (WriterError, ConfigurationError) as error:
         return _limited(str(error))
     try:

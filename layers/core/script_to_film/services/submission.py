@@ -142,18 +142,20 @@ def check_run_time(scenes: int, concurrency: int, options: VideoOptions) -> None
         )
 
 
-def account_limits(options: VideoOptions, prepared: Plan, *, cap: int | None = None) -> RunLimits:
+def account_limits(
+    backend: Backend, options: VideoOptions, prepared: Plan, *, cap: int | None = None
+) -> RunLimits:
     """Ask the provider's account what it allows this film (the preflight, before anything is
     stored or paid for): its concurrency, or `InsufficientCreditsError` / `DailyAllowanceError`.
     `cap` is the most scenes at once the caller allows (default `STF_<PROVIDER>_CONCURRENCY`)."""
-    from script_to_film.adapters.providers.registry import get_provider
-
     model = prepared.shots[0].model
     keyframe = options.keyframe or catalog.get_model(model).needs_keyframe
     needed = generations_needed(model, len(prepared.shots), keyframe=keyframe)
     limit = cap or configured_concurrency(options.provider)
     fallback = limit or provider_concurrency(options.provider)
-    limits = read_limits(get_provider(options.provider), list(needed), fallback_concurrency=fallback)
+    limits = read_limits(
+        backend.providers.get_provider(options.provider), list(needed), fallback_concurrency=fallback
+    )
     return plan_run(
         limits,
         estimate_credits=float(prepared.estimate.credits),
@@ -273,7 +275,7 @@ def create_video(
     is stored: the S3 batch writes that id onto its claim there (and tags the video with its
     batch), so a delivery that resumes the batch can tell whether this start got through."""
     prepared = prepare(source, options, concurrency=MAP_CONCURRENCY_LIMIT)
-    run = account_limits(options, prepared, cap=concurrency)
+    run = account_limits(backend, options, prepared, cap=concurrency)
     check_run_time(len(prepared.shots), run.concurrency, options)
     screenplay = prepared.screenplay
     if script_id is None:

@@ -15,7 +15,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from script_to_film.adapters.providers.registry import available_providers, get_provider
 from script_to_film.domain import catalog, cost
 from script_to_film.domain.errors import InvalidInputError, InvalidOptionError, UnknownModelError
 from script_to_film.domain.limits import PRESIGNED_URL_MAX_SECONDS
@@ -125,8 +124,8 @@ def start(backend: Backend, request: VideoCreate, *, video_id: str | None = None
     `video_id` (from an Idempotency-Key) names the video, and the request's digest is kept with
     it so that `made_by` can tell a retry from a reuse of the key."""
     digest = request_digest(request) if video_id else None
-    if request.provider not in available_providers():
-        known = ", ".join(available_providers())
+    if request.provider not in backend.providers.available_providers():
+        known = ", ".join(backend.providers.available_providers())
         raise UnknownModelError(f"unknown provider {request.provider!r}; available here: {known}")
     script = backend.scripts.get(request.script_id)
     if script.status is not ScriptStatus.READY:
@@ -305,7 +304,7 @@ def cancel(backend: Backend, video_id: str) -> VideoRecord:
         )
     except Exception:  # nothing more is paid for either way: the claims refuse, the polls end
         LOG.exception("stopping the execution failed", extra={"video_id": video_id})
-    provider = get_provider(video.provider)
+    provider = backend.providers.get_provider(video.provider)
     for scene in video.scenes:
         if scene.status in SCENE_FINAL:
             continue

@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from script_to_film.adapters.providers.registry import get_provider
 from script_to_film.domain.errors import NotFoundError
 from script_to_film.domain.keys import manifest_key
 from script_to_film.domain.manifest import build_manifest
@@ -70,7 +69,7 @@ class Cleanup:
         target = SceneStatus.CANCELLED if ended.status == "ABORTED" else SceneStatus.FAILED
         after = end_scene(
             self.backend,
-            get_provider(video.provider),
+            self.backend.providers.get_provider(video.provider),
             video_id,
             number,
             target,
@@ -105,7 +104,7 @@ class Cleanup:
         reason = ended.reason()
         target = VideoStatus.CANCELLED if ended.status == "ABORTED" else VideoStatus.FAILED
         video_ended = self.backend.videos.set_status(video.id, target, failure=reason)
-        provider = get_provider(video.provider)
+        provider = self.backend.providers.get_provider(video.provider)
         scene_status = SceneStatus.CANCELLED if target is VideoStatus.CANCELLED else SceneStatus.FAILED
         code = f"EXECUTION_{ended.status}"
         ended_scenes = []

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from script_to_film.adapters.providers.registry import get_provider
 from script_to_film.domain.errors import MediaError, NotFoundError
 from script_to_film.domain.keys import film_key, manifest_key
 from script_to_film.domain.manifest import build_manifest
@@ -66,7 +65,7 @@ class FilmTasks:
         if video.status is not VideoStatus.RUNNING or not pending:
             return answer
         needed = generations_needed(video.model, len(pending), keyframe=video.keyframe)
-        provider = get_provider(video.provider)
+        provider = self.backend.providers.get_provider(video.provider)
         limits = read_limits(provider, list(needed), fallback_concurrency=film.max_concurrency)
         try:
             run = plan_run(
@@ -99,8 +98,6 @@ class FilmTasks:
         import tempfile
         from pathlib import Path
 
-        from script_to_film.adapters import media
-
         film = FilmInput.model_validate(event)
         video = self.backend.videos.get(film.video_id)
         stored = [s for s in video.scenes if s.status == SceneStatus.SUCCEEDED and s.clip_key]
@@ -113,7 +110,7 @@ class FilmTasks:
                 path = Path(work) / f"scene_{scene.number:03d}.mp4"
                 try:
                     self.backend.objects.download_file(str(scene.clip_key), path)
-                    media.probe(path)
+                    self.backend.media.probe(path)
                 except (NotFoundError, MediaError) as error:
                     result.left_out.append(
                         LeftOut(scene=scene.number, reason=str(error)[:FAILURE_TEXT_LIMIT])
@@ -125,7 +122,7 @@ class FilmTasks:
                 return result.model_dump(mode="json")
             out = Path(work) / "film.mp4"
             try:
-                stitched = media.stitch([path for _, path in clips], out)
+                stitched = self.backend.media.stitch([path for _, path in clips], out)
             except MediaError as error:
                 result.failure = f"the clips could not be stitched into a film: {error}"[:FAILURE_TEXT_LIMIT]
                 return result.model_dump(mode="json")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from script_to_film.adapters.providers.registry import get_provider
 from script_to_film.domain.errors import (
+    DownloadError,
     InvalidClipError,
     NoOutputError,
     TransientProviderError,
@@ -41,7 +41,7 @@ class SceneTasks:
     def submit_scene(self, event: dict[str, Any]) -> dict[str, Any]:
         state = SceneState.model_validate(event)
         attempt = state.task.attempt + 1
-        provider = get_provider(state.provider)
+        provider = self.backend.providers.get_provider(state.provider)
         # Refused with VideoEndedError once the video is cancelled: nothing more is paid for it.
         task_id = self.backend.claims.claim_submit(state.video_id, state.scene, attempt)
         if task_id is None:
@@ -78,7 +78,7 @@ class SceneTasks:
     def check_scene(self, event: dict[str, Any]) -> dict[str, Any]:
         state = SceneState.model_validate(event)
         assert state.task.task_id is not None, "CheckScene runs after SubmitScene"
-        task = get_provider(state.provider).status(state.task.task_id)
+        task = self.backend.providers.get_provider(state.provider).status(state.task.task_id)
         progress = state.task
         # A task made in stages (Runway's keyframe image, then the video animating it) reports its
         # next stage under a new id: from then on that id is the one polled, stored and cancelled.
@@ -109,7 +109,11 @@ class SceneTasks:
                 # Refused: the scene was ended meanwhile (a cancel that read an earlier task id).
                 # This task is still live, so it is stopped here, and the loop ends.
                 cancel_quietly(
-                    get_provider(state.provider), self.backend, state.video_id, state.scene, task.id
+                    self.backend.providers.get_provider(state.provider),
+                    self.backend,
+                    state.video_id,
+                    state.scene,
+                    task.id,
                 )
                 progress.outcome = Outcome.CANCELLED
                 progress.failure = "the scene was ended while its task was running; the task was cancelled"
@@ -131,7 +135,7 @@ class SceneTasks:
     # StoreClip ---------------------------------------------------------------------------------
 
     def store_clip(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Fetch the clip to local disk, check it (`media.verify_clip`), upload it, and only then
+        """Fetch the clip to local disk, check it (`Media.verify_clip`), upload it, and only then
         mark the scene SUCCEEDED. A clip that cannot count (no output, refused download, invalid
         video) ends the scene FAILED through `IsClipStored` with its credits counted: the
         provider billed it. Idempotent: a retry after success finds the scene SUCCEEDED."""
@@ -139,13 +143,10 @@ class SceneTasks:
         import tempfile
         from pathlib import Path
 
-        from script_to_film.adapters import media
-        from script_to_film.domain.errors import DownloadError
-
         state = SceneState.model_validate(event)
         progress = state.task
         assert progress.task_id is not None, "StoreClip runs after SubmitScene"
-        provider = get_provider(state.provider)
+        provider = self.backend.providers.get_provider(state.provider)
         task = provider.status(progress.task_id)
         credits = progress.charged_credits + (task.credits or 0)
         if not self.backend.videos.set_scene_status(state.video_id, state.scene, SceneStatus.STORING):
@@ -164,7 +165,7 @@ class SceneTasks:
                 path = Path(work) / f"scene_{state.scene:03d}.mp4"
                 with provider.open_output(task, job) as stream, path.open("wb") as file:
                     shutil.copyfileobj(stream, file, 1024 * 1024)
-                media.verify_clip(path, expected_seconds=job.shot.duration)
+                self.backend.media.verify_clip(path, expected_seconds=job.shot.duration)
                 self.backend.objects.upload_file(key, path)
         except tuple(kind for kind, _ in failures) as error:
             progress.outcome = Outcome.FAILED
@@ -214,7 +215,7 @@ class SceneTasks:
         self.backend.videos.set_scene_status(state.video_id, state.scene, status, **fields)
         if cancelling:
             assert progress.task_id is not None
-            provider = get_provider(state.provider)
+            provider = self.backend.providers.get_provider(state.provider)
             cancel_quietly(provider, self.backend, state.video_id, state.scene, progress.task_id)
         progress.failure_code, progress.failure = code, failure[:FAILURE_TEXT_LIMIT]
         return state.model_dump(mode="json")
