@@ -166,32 +166,24 @@ def names(module: str, prefixes: tuple[str, ...]) -> bool:
 # (a) The layer imports neither the command line nor the local stack ---------------------------------
 
 
-def test_no_module_in_the_layer_imports_the_cli_or_the_local_stack(tmp_path: Path) -> None:
-    """Checked over the layer as built (`make layers` copies this folder), so it checks what ships."""
+def test_no_lambda_module_imports_the_cli_or_the_local_stack(tmp_path: Path) -> None:
+    """Checked over the layer as built (`make layers` copies this folder), so it checks what ships,
+    and over `functions/`, the Lambdas' other asset."""
     package = layers.copy_core(tmp_path / "python")
     shipped = modules_under(package, package.name)
-    wrong = []
-    for module, path in shipped.items():
-        scanned = imports_of(path, module, shipped)
-        wrong += [f"{module}:{line}: a dynamic import" for line in scanned.unresolved]
-        wrong += [
-            f"{module}:{found.line}: imports {found.module} ({found.kind})"
-            for found in scanned.imports
-            if names(found.module, OUTSIDE_THE_LAYER)
-        ]
-    assert not wrong, "\n".join(wrong)
-
-
-def test_no_handler_imports_the_cli_or_the_local_stack() -> None:
-    """`functions/` is the other Lambda asset."""
     handlers = modules_under(ROOT / "functions", "functions")
-    wrong = [
-        f"{module}:{found.line}: imports {found.module} ({found.kind})"
-        for module, path in handlers.items()
-        for found in imports_of(path, module, handlers).imports
-        if names(found.module, ("stf", "infra"))
-    ]
-    assert not wrong, "\n".join(wrong)
+    wrong: list[str] = []
+    for modules, outside in ((shipped, OUTSIDE_THE_LAYER), (handlers, ("stf", "infra"))):
+        for module, path in modules.items():
+            scanned = imports_of(path, module, modules)
+            if modules is shipped:
+                wrong += [f"{module}:{line}: a dynamic import" for line in scanned.unresolved]
+            wrong += [
+                f"{module}:{found.line}: imports {found.module} ({found.kind})"
+                for found in scanned.imports
+                if names(found.module, outside)
+            ]
+    assert not wrong, "\n".join(dict.fromkeys(wrong))
 
 
 def test_the_layer_imports_on_its_own(tmp_path: Path) -> None:
@@ -211,22 +203,49 @@ def test_the_layer_imports_on_its_own(tmp_path: Path) -> None:
 # (b) No import circle anywhere ------------------------------------------------------------------------
 
 
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected sets of more than one module (Tarjan's algorithm), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in sorted(graph.get(module, ())):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            members = []
+            while (member := stack.pop()) != module:
+                members.append(member)
+            if members:
+                found.append(sorted([module, *members]))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
 def test_no_import_closes_a_circle() -> None:
     """Lazy imports count (they only hide a circle from the interpreter), TYPE_CHECKING ones too
     (mypy follows them), and so do the local stack's dynamic ones (`stf serve` reaches
-    `functions.api` only through one)."""
-    try:
-        graphlib.TopologicalSorter(import_graph()).prepare()
-    except graphlib.CycleError as error:
-        circle = error.args[1]
-        raise AssertionError(f"an import circle: {' -> '.join(circle)}") from None
-
-
-def test_the_declared_dynamic_imports_are_modules_of_the_project() -> None:
+    `functions.api` only through one), which must name modules of the project."""
     modules = project_modules()
     for importer, targets in DYNAMIC_IMPORTS.items():
-        assert importer in modules
-        assert targets <= set(modules), f"{importer} loads {sorted(targets - set(modules))}"
+        assert importer in modules and targets <= set(modules), f"{importer} loads {sorted(targets)}"
+    graph = import_graph()
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as error:
+        sets = "\n".join(f"  {{{', '.join(members)}}}" for members in circles(graph))
+        circle = " -> ".join(error.args[1])
+        raise AssertionError(f"an import circle: {circle}\nthe modules in circles:\n{sets}") from None
 
 
 # (c) Layering: dependencies point one way ----------------------------------------------------------
@@ -285,7 +304,7 @@ def test_each_role_imports_only_the_roles_below_it() -> None:
                 wrong.append(f"{module}:{found.line}: {role} imports {found.module} ({found.kind})")
             if role in PURE_ROLES and names(found.module, IO_LIBRARIES):
                 wrong.append(f"{module}:{found.line}: {role} imports {found.module} ({found.kind})")
-    assert not wrong, "\n".join(wrong)
+    assert not wrong, "\n".join(dict.fromkeys(wrong))
 
 
 # (d) Cold start stays lean --------------------------------------------------------------------------
