@@ -6,10 +6,14 @@
    every second, with the Map fanned out 9 wide against the same film one scene at a time.
 3. Stitching: 9 clips of 8 s at 1280x720, joined by stream copy against a full re-encode.
 4. Runway: the same 9-scene film through the real Runway provider and the unmodified `runwayml`
-   SDK against the fake Runway API (tests/fakes), 5 s per clip, polled every second, with the
-   provider concurrency at 9 (tier 5 allows 20) against 1 (tier 1).
+   SDK against the fake Runway API (tests/fakes), 5 s per clip, polled every second: the fake's
+   organization reports 9 concurrent generations and nothing is configured, against the same
+   film capped at one at a time by STF_RUNWAY_CONCURRENCY=1.
 5. Direction: one scene of 6,000 speeches (direction was quadratic in a scene's speeches: 51 s),
    and the largest script the API stores (a megabyte, 2,000 scenes), parsed, directed and priced.
+6. Feature: Big Fish (190 scenes) filmed on the local stack with the animatic and 1 s polls, and
+   its first 10 and 100 scenes: wall time, and the film execution's history events, which grow
+   by a constant per scene (each scene's polls are in its own execution's history).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"
 PROVIDER_LATENCY_SECONDS = 5
 POLL_SECONDS = 1
 SCENES = 9
+FEATURE_SCENES = (10, 100, 190)
 
 
 def nine_scene_screenplay() -> str:
@@ -156,36 +161,78 @@ def bench_runway(rows: list[tuple[str, str, str]]) -> None:
     from script_to_film.services.submission import start_video
     from tests.fakes.runway_api import Behaviour, FakeRunway
 
+    os.environ.pop("STF_RUNWAY_CONCURRENCY", None)
     options = VideoOptions(provider="runway", poll_seconds=POLL_SECONDS, scene_timeout_seconds=120)
-    walls, executions = {}, {}
+    walls, executions, widths = {}, {}, {}
     latency = Behaviour(latency=PROVIDER_LATENCY_SECONDS)
-    # The fake's own limit is the film's width, so nothing is THROTTLED: the Map alone sets the pace.
-    with FakeRunway(concurrency=SCENES, default=latency) as fake:
-        for label, concurrency in (("parallel", SCENES), ("sequential", 1)):
+    # The account's tier allows nine at once and nothing is configured: the preflight reads the
+    # nine from `GET /v1/organization`. Against it, STF_RUNWAY_CONCURRENCY=1 caps the same film.
+    with FakeRunway(default=latency) as fake:
+        fake.set_tier("gen4.5", max_concurrent=SCENES, max_daily=None)
+        for label, cap in (("tier", {}), ("one at a time", {"STF_RUNWAY_CONCURRENCY": "1"})):
             reset_providers()  # a client for this fake, made at the first call
-            with LocalStack(fake.env()) as stack:
+            with LocalStack({**fake.env(), **cap}) as stack:
                 start = time.perf_counter()
-                video = start_video(
-                    stack.backend, nine_scene_screenplay(), options, max_concurrency=concurrency
-                )
+                video = start_video(stack.backend, nine_scene_screenplay(), options)
                 final = stack.wait(video, interval=0.1)
                 walls[label] = time.perf_counter() - start
                 assert final.status.value == "SUCCEEDED", final.status
+                widths[label] = final.concurrency
                 events = stack.history(str(video.execution_arn))
                 executions[label] = (events[-1]["timestamp"] - events[0]["timestamp"]).total_seconds()
         paid = len(fake.paid_creates())
     reset_providers()
-    speed_up = walls["sequential"] / walls["parallel"]
+    speed_up = walls["one at a time"] / walls["tier"]
     rows.append(
         (
             f"{SCENES}-scene film via the Runway provider and SDK against the fake API, "
-            f"{PROVIDER_LATENCY_SECONDS} s per clip, poll {POLL_SECONDS} s, concurrency {SCENES}",
-            f"{walls['parallel']:.1f} s",
-            f"execution {executions['parallel']:.1f} s; concurrency 1: {walls['sequential']:.1f} s "
-            f"(execution {executions['sequential']:.1f} s): {speed_up:.1f}× faster in parallel; "
-            f"{paid} paid creates for {2 * SCENES} clips",
+            f"{PROVIDER_LATENCY_SECONDS} s per clip, poll {POLL_SECONDS} s, the tier's concurrency "
+            f"({widths['tier']}, read from the account; nothing configured)",
+            f"{walls['tier']:.1f} s",
+            f"execution {executions['tier']:.1f} s; STF_RUNWAY_CONCURRENCY=1: "
+            f"{walls['one at a time']:.1f} s (execution {executions['one at a time']:.1f} s): "
+            f"{speed_up:.1f}× faster at the tier (aim ≥ 5×); {paid} paid creates for {2 * SCENES} clips",
         )
     )
+
+
+def bench_feature(rows: list[tuple[str, str, str]]) -> None:
+    from infra.local.stack import LocalStack
+    from script_to_film.domain.options import VideoOptions
+    from script_to_film.services.submission import start_video
+
+    if not BIG_FISH.exists():
+        rows.append(("the Big Fish film", "skipped", f"{BIG_FISH.name} is not in ../shared/corpus"))
+        return
+    text = BIG_FISH.read_text(encoding="utf-8")
+    measured: dict[int, tuple[float, int, int]] = {}
+    for count in FEATURE_SCENES:
+        scenes = None if count == FEATURE_SCENES[-1] else list(range(1, count + 1))
+        options = VideoOptions(provider="animatic", poll_seconds=POLL_SECONDS, scenes=scenes)
+        with LocalStack() as stack:
+            start = time.perf_counter()
+            video = start_video(stack.backend, text, options)
+            final = stack.wait(video, interval=0.5)
+            wall = time.perf_counter() - start
+            assert final.status.value == "SUCCEEDED", final.status
+            assert len(final.scenes) == count, len(final.scenes)
+            parent = len(stack.history(str(video.execution_arn)))
+            children = stack.scene_executions(video.id)
+            largest_child = max(len(stack.history(arn)) for arn in children.values())
+            measured[count] = (wall, parent, largest_child)
+    first, last = FEATURE_SCENES[0], FEATURE_SCENES[-1]
+    per_scene = (measured[last][1] - measured[first][1]) / (last - first)
+    fixed = measured[first][1] - per_scene * first
+    for count, (wall, parent, largest_child) in measured.items():
+        rows.append(
+            (
+                f"Big Fish, first {count} scenes" if count != last else f"Big Fish, all {count} scenes",
+                f"{wall:.0f} s",
+                f"animatic, poll {POLL_SECONDS} s, 4 wide; film execution: {parent:,} history events "
+                f"(= {fixed:.0f} + {per_scene:.0f} per scene); the longest scene execution: "
+                f"{largest_child} events",
+            )
+        )
 
 
 def bench_stitch(rows: list[tuple[str, str, str]]) -> None:
@@ -222,7 +269,7 @@ def bench_stitch(rows: list[tuple[str, str, str]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", choices=["breakdown", "direction", "film", "stitch", "runway"])
+    parser.add_argument("--only", choices=["breakdown", "direction", "film", "stitch", "runway", "feature"])
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     rows: list[tuple[str, str, str]] = []
@@ -236,6 +283,8 @@ def main() -> None:
         bench_film(rows)
     if args.only in (None, "runway"):
         bench_runway(rows)
+    if args.only in (None, "feature"):
+        bench_feature(rows)
     table = Table(title=f"Script-to-Film benchmarks ({os.cpu_count()} cores)")
     table.add_column("what")
     table.add_column("time", justify="right")

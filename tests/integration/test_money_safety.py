@@ -34,7 +34,7 @@ from script_to_film.domain.options import VideoOptions
 from script_to_film.domain.ports import ProviderTask
 from script_to_film.services import videos
 from script_to_film.services.submission import create_video, start_video
-from script_to_film.workflow.contract import FilmInput
+from script_to_film.workflow.contract import FilmInput, scene_execution_name
 from script_to_film.workflow.film import FilmTasks
 from script_to_film.workflow.scene import SceneTasks
 from tests.fakes.faults import fail_when
@@ -508,6 +508,49 @@ def test_the_cleanup_ends_a_running_video_as_its_execution_ended(
     assert {scene.failure_code for scene in ended.scenes} == {code}
     assert task in provider.cancelled
     assert stack.backend.objects.get_json(f"videos/{video.id}/manifest.json")["status"] == video_status.value
+
+
+@pytest.mark.parametrize("scene_cleanup_first", [True, False], ids=["scene first", "film first"])
+def test_a_film_that_timed_out_names_its_scenes_timed_out_whichever_cleanup_runs_first(
+    stack: LocalStack, scene_cleanup_first: bool
+) -> None:
+    # A film that times out stops its scenes' executions, so two cleanups run: the film's
+    # (TIMED_OUT) and each stopped scene's (ABORTED), in either order.
+    provider = use(ScriptedProvider(hang={1}))
+    video = create_video(stack.backend, THREE_SCENES, FAST)
+    stack.backend.videos.set_status(video.id, VideoStatus.RUNNING)
+    state = {"video_id": video.id, "scene": 1, "provider": "animatic", "poll_seconds": 1, "max_polls": 20}
+    task = SceneTasks(stack.backend).submit_scene(state)["task"]["task_id"]
+    film = status_change("execution-timed-out", video, stack)
+    scene = status_change("execution-aborted", video, stack)
+    scene["detail"].update(name=scene_execution_name(video.id, 1))  # type: ignore[union-attr]
+
+    for event in [scene, film] if scene_cleanup_first else [film, scene]:
+        stack.invoke("Cleanup", event)
+
+    ended = stack.backend.videos.get(video.id)
+    assert ended.status is VideoStatus.FAILED
+    assert [scene.status for scene in ended.scenes] == [SceneStatus.FAILED] * 3
+    assert {scene.failure_code for scene in ended.scenes} == {"EXECUTION_TIMED_OUT"}
+    assert all("time limit" in str(scene.failure) for scene in ended.scenes)
+    assert task in provider.cancelled
+    manifest = stack.backend.objects.get_json(f"videos/{video.id}/manifest.json")
+    assert {scene["failure_code"] for scene in manifest["scenes"]} == {"EXECUTION_TIMED_OUT"}
+
+
+def test_a_scene_stopped_on_its_own_stays_cancelled_when_its_film_is_cancelled(stack: LocalStack) -> None:
+    use(ScriptedProvider(hang={1}))
+    video = create_video(stack.backend, THREE_SCENES, FAST)
+    stack.backend.videos.set_status(video.id, VideoStatus.RUNNING)
+    scene = status_change("execution-aborted", video, stack)
+    scene["detail"].update(name=scene_execution_name(video.id, 2))  # type: ignore[union-attr]
+
+    stack.invoke("Cleanup", scene)
+    stack.invoke("Cleanup", status_change("execution-aborted", video, stack))
+
+    ended = stack.backend.videos.get(video.id)
+    assert [scene.status for scene in ended.scenes] == [SceneStatus.CANCELLED] * 3
+    assert {scene.failure_code for scene in ended.scenes} == {"EXECUTION_ABORTED"}
 
 
 def test_the_cleanup_leaves_a_video_that_ended_on_its_own_alone(stack: LocalStack) -> None:

@@ -18,6 +18,8 @@ from script_to_film.workflow.contract import FAILURE_TEXT_LIMIT, scene_of_execut
 from script_to_film.workflow.ending import end_scene
 
 ENDED_OUTSIDE_THE_WORKFLOW = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+STOPPED_CODE = "EXECUTION_ABORTED"
+"""The failure code of a scene whose own execution was stopped."""
 
 
 def _scene_cleanup_result(
@@ -73,7 +75,7 @@ class Cleanup:
             video_id,
             number,
             target,
-            failure_code=f"EXECUTION_{ended.status}",
+            failure_code=f"EXECUTION_{ended.status}",  # STOPPED_CODE when ABORTED
             failure=f"the scene did not finish: {reason}"[:FAILURE_TEXT_LIMIT],
         )
         final = self.backend.videos.get(video_id)
@@ -107,20 +109,32 @@ class Cleanup:
         provider = self.backend.providers.get_provider(video.provider)
         scene_status = SceneStatus.CANCELLED if target is VideoStatus.CANCELLED else SceneStatus.FAILED
         code = f"EXECUTION_{ended.status}"
+        failure = f"the scene did not finish: {reason}"[:FAILURE_TEXT_LIMIT]
         ended_scenes = []
         for scene in video.scenes:
-            if scene.status in SCENE_FINAL:
-                continue
-            after = end_scene(
-                self.backend,
-                provider,
-                video.id,
-                scene.number,
-                scene_status,
-                failure_code=code,
-                failure=f"the scene did not finish: {reason}"[:FAILURE_TEXT_LIMIT],
+            after = scene.status
+            if after not in SCENE_FINAL:
+                after = end_scene(
+                    self.backend,
+                    provider,
+                    video.id,
+                    scene.number,
+                    scene_status,
+                    failure_code=code,
+                    failure=failure,
+                )
+                if after is scene_status:
+                    ended_scenes.append(scene.number)
+            # A film that timed out or failed stops its scenes' executions, and their own
+            # cleanup may have run first and called them stopped: the film's end says why.
+            restated = (
+                after is SceneStatus.CANCELLED
+                and scene_status is SceneStatus.FAILED
+                and self.backend.videos.restate_stopped_scene(
+                    video.id, scene.number, scene_status, STOPPED_CODE, failure_code=code, failure=failure
+                )
             )
-            if after is scene_status:
+            if restated:
                 ended_scenes.append(scene.number)
         cleaned = video_ended or bool(ended_scenes)
         if cleaned:

@@ -133,6 +133,21 @@ class VideoRepository:
             extra=(unchanged, {"#task": "provider_task_id"}, values),
         )
 
+    def restate_stopped_scene(
+        self, video_id: str, number: int, status: SceneStatus, stopped_code: str, **fields: Any
+    ) -> bool:
+        """Move a scene that was ended CANCELLED with `stopped_code` to `status`: the film's own
+        end (a timeout, a failure) names why its scenes' executions were stopped, whichever
+        cleanup ran first. False when the scene ended any other way."""
+        return conditional_update(
+            self.aws.table,
+            {"pk": f"VIDEO#{video_id}", "sk": scene_sk(number)},
+            status.value,
+            {SceneStatus.CANCELLED},
+            fields,
+            extra=("#code = :code", {"#code": "failure_code"}, {":code": stopped_code}),
+        )
+
     def update_scene(self, video_id: str, number: int, **fields: Any) -> None:
         """Record facts about a scene that do not change its status (progress, credits)."""
         conditional_update(
