@@ -77,7 +77,7 @@ def test_veo_with_its_own_sound_is_priced_as_runway_prices_it(
 
 
 def test_a_model_without_sound_of_its_own_cannot_be_asked_for_it() -> None:
-    with pytest.raises(InvalidOptionError, match="gen4.5 makes no sound of its own"):
+    with pytest.raises(InvalidOptionError, match=r"gen4\.5 makes no sound of its own"):
         estimate([shot(1, 5)], model_audio=True)
 
 
