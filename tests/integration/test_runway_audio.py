@@ -15,15 +15,24 @@ import pytest
 from script_to_film.adapters import media
 from script_to_film.adapters.providers.runway import DailyCapError, RunwayProvider
 from script_to_film.domain import cost
-from script_to_film.domain.audio_tasks import SoundRequest, SpeechRequest, ambience_request, speech_requests
+from script_to_film.domain.account import generations_needed, plan_run, read_limits
+from script_to_film.domain.audio_tasks import (
+    SoundRequest,
+    SpeechRequest,
+    ambience_request,
+    audio_generations,
+    speech_requests,
+)
 from script_to_film.domain.catalog import utf16_len
 from script_to_film.domain.errors import (
+    DailyAllowanceError,
+    InsufficientCreditsError,
     InvalidClipError,
     PermanentProviderError,
     SubmitInDoubtError,
     TransientProviderError,
 )
-from script_to_film.domain.models import IntExt, Scene
+from script_to_film.domain.models import DialogueLine, IntExt, Scene
 from script_to_film.domain.ports import AudioProvider, ProviderTask, TaskState
 from tests.fakes.runway_api import (
     API_KEY,
@@ -359,3 +368,44 @@ def test_audio_of_the_wrong_length_or_cut_short_or_not_audio_does_not_count(
     text.write_text("not audio")
     with pytest.raises(InvalidClipError, match="not a readable audio file"):
         media.verify_audio(text)
+
+
+# The account preflight ------------------------------------------------------------------------
+
+
+def _dialogue_scene(number: int, *lines: str) -> Scene:
+    spoken = [DialogueLine(character="MARA", text=text) for text in lines]
+    return harbour().model_copy(update={"number": number, "dialogue": spoken})
+
+
+def test_the_preflight_counts_voices_and_sound_against_their_models_allowances_and_the_balance(
+    fake: FakeRunway, provider: RunwayProvider
+) -> None:
+    scenes = [_dialogue_scene(1, LINE, "Yes."), _dialogue_scene(2, "x" * 120)]
+    video = 2 * 5 * 12  # two 5-second gen4.5 shots
+    audio = cost.audio_estimate(scenes)
+    needed = generations_needed("gen4.5", len(scenes)) | audio_generations(scenes)
+    assert needed == {"gen4.5": 2, "eleven_multilingual_v2": 3, "eleven_text_to_sound_v2": 2}
+
+    def preflight() -> None:
+        limits = read_limits(provider, list(needed), fallback_concurrency=1)
+        plan_run(
+            limits,
+            estimate_credits=video + audio.credits,
+            generations=needed,
+            configured_cap=None,
+            map_max=40,
+        )
+
+    fake.credit_balance = video + audio.credits
+    preflight()  # exactly enough
+    fake.credit_balance = video + audio.credits - 1
+    provider = RunwayProvider()  # a fresh account answer
+    with pytest.raises(InsufficientCreditsError):
+        preflight()
+
+    fake.credit_balance = 10_000
+    fake.set_tier("eleven_multilingual_v2", max_concurrent=2, max_daily=2)
+    provider = RunwayProvider()
+    with pytest.raises(DailyAllowanceError, match="3 eleven_multilingual_v2 generations but only 2"):
+        preflight()

@@ -15,6 +15,7 @@ from script_to_film.domain.audio_tasks import (
     SoundRequest,
     ambience_prompt,
     ambience_request,
+    audio_generations,
     speech_pieces,
     speech_requests,
     split_text,
@@ -154,3 +155,14 @@ def test_the_ambience_is_a_loop_within_the_models_range(seconds: float, duration
 def test_a_sound_longer_than_the_model_makes_cannot_be_asked_for() -> None:
     with pytest.raises(ValueError, match="less than or equal to 30"):
         SoundRequest(prompt="rain", duration=30.5)
+
+
+def test_the_generations_a_films_sound_takes_per_model() -> None:
+    long_line = "Nobody came that night. " * 60  # two tasks
+    scenes = [
+        _scene(dialogue=[{"character": "MARA", "text": "Hello."}, {"character": "JONAH", "text": long_line}]),
+        _scene(number=4),
+    ]
+
+    assert audio_generations(scenes) == {"eleven_multilingual_v2": 3, "eleven_text_to_sound_v2": 2}
+    assert audio_generations([]) == {}

@@ -13,6 +13,7 @@ for as a seamless loop the mixer repeats for the scene's length: the model makes
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -136,3 +137,11 @@ def ambience_request(scene: Scene, seconds: float) -> SoundRequest:
     mixer repeats a loop for a longer scene)."""
     duration = min(SOUND_MODEL.max_seconds, max(SOUND_MODEL.min_seconds, round(seconds, 1)))
     return SoundRequest(prompt=ambience_prompt(scene), duration=duration, loop=True)
+
+
+def audio_generations(scenes: Sequence[Scene]) -> dict[str, int]:
+    """The speech and sound tasks the scenes' voices and ambience take, by model id: what a
+    film's account preflight counts against each model's daily allowance, beside its videos."""
+    speech = sum(len(speech_pieces(line.text)) for scene in scenes for line in scene.dialogue)
+    counts = {SPEECH_MODEL.id: speech, SOUND_MODEL.id: len(scenes)}
+    return {model: count for model, count in counts.items() if count}
