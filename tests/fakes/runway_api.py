@@ -30,7 +30,8 @@ The `runwayml` SDK runs against it unmodified with `RUNWAYML_BASE_URL` pointed a
   range, a field the model does not take) is 400 with `{"error"}`. Creates answer
   `{"id", "estimatedCost": {"credits"}}`, as 5.24's create responses type them.
 - veo3.1 and veo3.1_fast take `audio` (a bool). Runway defaults it to true and charges the
-  with-sound price (40 and 15 credits a second, against 20 and 10 without); this fake refuses a
+  with-sound price (40 and 15 credits a second, against 20 and 10 without), and the clip then has
+  a sound track (AAC, 48 kHz stereo: noise in this fake); this fake refuses a
   veo create that leaves it out (400, its own check: `require_veo_audio`, on by default), so no
   code path can pay for sound it did not ask for.
 
@@ -226,6 +227,8 @@ class FakeTask:
     duration: int
     ratio: str
     audio_seconds: float = 0.0
+    with_sound: bool = False
+    """A veo clip made with its own sound (`audio` true, or left to Runway's default)."""
     charged_credits: int | None = None
     """What a finished task costs when less than its estimate (a short sound); None: the estimate."""
     started_at: float | None = None
@@ -538,6 +541,8 @@ class FakeRunway:
         if match[2] == "mp3":
             kind = "speech" if task.endpoint == "text_to_speech" else "sound"
             return 200, "audio/mpeg", self._clips.audio(kind, task.audio_seconds)
+        if task.with_sound:
+            return 200, "video/mp4", self._clips.sounding_clip(task.duration, task.ratio)
         return 200, "video/mp4", self._clips.clip(task.duration, task.ratio)
 
     # Requests ------------------------------------------------------------------------------
@@ -576,6 +581,7 @@ class FakeRunway:
                 duration=duration,
                 ratio=ratio,
                 audio_seconds=audio_seconds,
+                with_sound=not isinstance(spec, AudioSpec) and _makes_sound(spec, body),
                 charged_credits=charged,
             )
             self.tasks[task.id] = task
@@ -713,10 +719,14 @@ class FakeRunway:
             return 200, {}, self._describe(task, now), task_id
 
 
+def _makes_sound(spec: ModelSpec, body: dict[str, Any]) -> bool:
+    return spec.audio_credits_per_second is not None and body.get("audio", True) is True
+
+
 def _video_credits(spec: ModelSpec, body: dict[str, Any], duration: int, ratio: str) -> int:
     if spec.credits_per_image:
         return spec.credits_per_image if ratio in _GEN4_IMAGE_720P else IMAGE_1080P_CREDITS
-    if spec.audio_credits_per_second is not None and body.get("audio", True):
+    if spec.audio_credits_per_second is not None and _makes_sound(spec, body):
         return spec.audio_credits_per_second * duration
     return spec.credits_per_second * duration
 
@@ -889,6 +899,7 @@ class _ClipCache:
         self._lock = threading.Lock()
         self._clips: dict[tuple[int, str], bytes] = {}
         self._audio: dict[tuple[str, float], bytes] = {}
+        self._sounding: dict[tuple[int, str], bytes] = {}
         self._work = tempfile.TemporaryDirectory(prefix="fake-runway-")
 
     def clip(self, duration: int, ratio: str) -> bytes:
@@ -919,6 +930,27 @@ class _ClipCache:
                 out = Path(self._work.name) / f"clip_{key[0]}_{ratio.replace(':', 'x')}.mp4"
                 self._clips[key] = media.render_animatic(scene, shot, out).read_bytes()
             return self._clips[key]
+
+    def sounding_clip(self, duration: int, ratio: str) -> bytes:
+        """The clip of `clip` with a sound track (AAC, 48 kHz stereo), as veo makes with `audio`."""
+        import subprocess
+
+        import imageio_ffmpeg
+
+        silent = self.clip(duration, ratio)
+        key = (max(1, duration), ratio)
+        with self._lock:
+            if key not in self._sounding:
+                stem = Path(self._work.name) / f"sounding_{key[0]}_{ratio.replace(':', 'x')}"
+                source, out = stem.with_suffix(".silent.mp4"), stem.with_suffix(".mp4")
+                source.write_bytes(silent)
+                noise = f"anoisesrc=d={key[0]}:c=brown:a=0.1:r=48000:seed=3"
+                command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error"]
+                command += ["-i", str(source), "-f", "lavfi", "-i", noise, "-map", "0:v:0", "-map", "1:a:0"]
+                command += ["-c:v", "copy", "-c:a", "aac", "-ac", "2", "-shortest", "-y", str(out)]
+                subprocess.run(command, check=True, capture_output=True, timeout=60)
+                self._sounding[key] = out.read_bytes()
+            return self._sounding[key]
 
     def audio(self, kind: str, seconds: float) -> bytes:
         """An MP3 `seconds` long: for speech a voiced tone in syllables and pauses, for sound

@@ -124,12 +124,17 @@ def test_a_shot_is_filmed_with_camel_case_json_and_streamed(
     [("veo3.1_fast", False, 10), ("veo3.1_fast", True, 15), ("veo3.1", False, 20), ("veo3.1", True, 40)],
 )
 def test_veo_is_asked_for_with_its_own_ratios_durations_and_always_an_explicit_audio(
-    fake: FakeRunway, provider: RunwayProvider, model: str, model_audio: bool, per_second: int
+    fake: FakeRunway, provider: RunwayProvider, model: str, model_audio: bool, per_second: int, tmp_path: Path
 ) -> None:
-    job = make_job(model=model, ratio="1080:1920", duration=6)
-    task_id = provider.submit(job.model_copy(update={"model_audio": model_audio}))
+    job = make_job(model=model, ratio="1080:1920", duration=6).model_copy(update={"model_audio": model_audio})
+    task_id = provider.submit(job)
 
-    assert wait_for(provider, task_id)[-1].credits == per_second * 6
+    done = wait_for(provider, task_id)[-1]
+    assert done.credits == per_second * 6
+    clip = tmp_path / "veo.mp4"
+    with provider.open_output(done, job) as stream:
+        clip.write_bytes(stream.read())
+    assert media.verify_clip(clip, 6).audio_codec == ("aac" if model_audio else None)
     assert fake.paid_creates()[0].body == {
         "model": model,
         "promptText": make_job().shot.prompt,
