@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from script_to_film.adapters import media
+from script_to_film.adapters.providers import runway
 from script_to_film.adapters.providers.runway import DailyCapError, RunwayProvider
 from script_to_film.domain import cost
 from script_to_film.domain.account import generations_needed, plan_run, read_limits
@@ -26,13 +27,14 @@ from script_to_film.domain.audio_tasks import (
 from script_to_film.domain.catalog import utf16_len
 from script_to_film.domain.errors import (
     DailyAllowanceError,
+    DownloadError,
     InsufficientCreditsError,
     InvalidClipError,
     PermanentProviderError,
     SubmitInDoubtError,
     TransientProviderError,
 )
-from script_to_film.domain.models import DialogueLine, IntExt, Scene
+from script_to_film.domain.models import DialogueLine, IntExt, Scene, SceneJob, Shot
 from script_to_film.domain.ports import AudioProvider, ProviderTask, TaskState
 from tests.fakes.runway_api import (
     API_KEY,
@@ -97,6 +99,22 @@ def harbour(action: str = "Rain drums on the tin roofs.") -> Scene:
         action=action,
         estimated_seconds=40,
     )
+
+
+def video_job() -> SceneJob:
+    shot = Shot(
+        scene=2,
+        camera="Wide shot",
+        lighting="night",
+        environment="harbour",
+        style="realistic",
+        prompt="Wide shot: the harbour at night.",
+        duration=5,
+        ratio="1280:720",
+        model="gen4.5",
+        provider="runway",
+    )
+    return SceneJob(video_id="video-0123456789abcdef", scene=harbour(), shot=shot)
 
 
 # Speech ---------------------------------------------------------------------------------------
@@ -409,3 +427,16 @@ def test_the_preflight_counts_voices_and_sound_against_their_models_allowances_a
     provider = RunwayProvider()
     with pytest.raises(DailyAllowanceError, match="3 eleven_multilingual_v2 generations but only 2"):
         preflight()
+
+
+def test_an_audio_download_is_capped_and_must_be_audio(
+    fake: FakeRunway, provider: RunwayProvider, clock: Clock, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _, done = finish(provider, clock, provider.submit_sound(SoundRequest(prompt="surf", duration=20)))
+    monkeypatch.setattr(runway, "AUDIO_MAX_BYTES", 64 * 1024)  # 20 s of MP3 is about 320 KB
+    with pytest.raises(DownloadError, match="over the 65536 allowed"):
+        fetch(provider, done, tmp_path / "surf.mp3")
+
+    _, clip = finish(provider, clock, provider.submit(video_job()))
+    with pytest.raises(DownloadError, match="serves 'video/mp4', not one of"):
+        fetch(provider, clip, tmp_path / "clip.mp3")  # a video is not taken for sound
