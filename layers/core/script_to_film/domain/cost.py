@@ -1,7 +1,9 @@
 """What filming the shots will cost, per scene and in total, and the budget check made before paying.
 
 Prices come from the catalog: credits per second of clip for each video model, and per image for
-the keyframe model that image-only models (gen4_turbo) need one of per shot. They are third-party
+the keyframe model that image-only models (gen4_turbo) need one of per shot (veo's price with
+its own sound when asked for), per started 50 characters of each speech task for voices, and per
+sound for ambience (`audio_estimate`, `speech_credits`, `sound_credits`). They are third-party
 figures (Runway's published API pricing, 1 credit = US$0.01), so this is an estimate; Runway
 reports what each task really cost, and the workflow records that. Money is `Decimal` until it
 leaves this module as US dollars rounded to the cent. Pure: no I/O.

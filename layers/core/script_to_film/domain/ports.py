@@ -3,9 +3,9 @@
 The adapters (`script_to_film.adapters`) implement these structurally, without subclassing them,
 and so can a test's fake. Providers: submit a shot, poll its task, cancel it, read the finished
 clip, and optionally say what the account allows (`AccountReporter`) and make voices and sound
-(`AudioProvider`, through the same tasks); the Step Functions Wait
-loop is the poller, so a provider never sleeps or waits for a task itself. Media: ffmpeg, and
-what it says about a clip (`ClipInfo`) and a stitched film (`StitchResult`). The screenwriter:
+(`AudioProvider`, through the same tasks); the Step Functions Wait loop is the poller, so a
+provider never sleeps or waits for a task itself. Media: ffmpeg, and what it says about a clip
+(`ClipInfo`), an audio file (`AudioInfo`) and a stitched film (`StitchResult`). The screenwriter:
 Claude. Storage: one repository per aggregate of the table (scripts, videos, claims, batches),
 the bucket's objects, and the executions. A `Backend` gathers them all; `Providers`, `Media` and
 `Screenwriter` are satisfied by the adapters' modules themselves, so a test that patches a
