@@ -166,3 +166,19 @@ def test_the_generations_a_films_sound_takes_per_model() -> None:
 
     assert audio_generations(scenes) == {"eleven_multilingual_v2": 3, "eleven_text_to_sound_v2": 2}
     assert audio_generations([]) == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    location=st.text(max_size=300),
+    action=st.text(max_size=2000),
+    time_of_day=st.one_of(st.none(), st.text(max_size=40)),
+)
+def test_any_scene_gets_a_sound_prompt_runway_accepts(
+    location: str, action: str, time_of_day: str | None
+) -> None:
+    prompt = ambience_prompt(_scene(action, location=location, time_of_day=time_of_day))
+
+    assert prompt.strip() == prompt and prompt
+    assert utf16_len(prompt) <= SOUND_PROMPT_LIMIT
+    SoundRequest(prompt=prompt, duration=SOUND_MODEL.max_seconds, loop=True)
