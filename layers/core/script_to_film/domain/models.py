@@ -138,6 +138,8 @@ class SceneJob(BaseModel):
     shot: Shot
     keyframe: bool = False
     """Generate a keyframe image first and animate it (image_to_video) instead of text_to_video."""
+    model_audio: bool = False
+    """Have a model that makes its own sound (veo) make it, instead of the film's own voices."""
 
 
 class VideoStatus(StrEnum):

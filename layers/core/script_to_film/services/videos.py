@@ -142,6 +142,7 @@ def start(backend: Backend, request: VideoCreate, *, video_id: str | None = None
         scene_timeout_seconds=request.scene_timeout_seconds,
         max_budget_usd=request.max_budget_usd,
         keyframe=request.keyframe,
+        model_audio=request.model_audio,
         fps=request.fps,
     )
     text = backend.scripts.get_text(script.id)
