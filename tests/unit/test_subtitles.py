@@ -3,6 +3,7 @@ back to the same cues."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pysubs2
@@ -25,7 +26,7 @@ def test_a_long_line_becomes_cues_in_sequence_that_cover_its_time() -> None:
     cues = subtitles.cues_for(LONG, 2.0, 11.0, "MARA")
     assert len(cues) > 1
     assert cues[0].start == 2.0 and cues[-1].end == 11.0
-    assert all(a.end == b.start for a, b in zip(cues, cues[1:], strict=False)), "no gap, no overlap"
+    assert all(a.end == b.start for a, b in itertools.pairwise(cues)), "no gap, no overlap"
     assert " ".join(cue.text for cue in cues) == LONG, "every word, once, in order"
     assert cues[0].text.endswith("Not once."), "split at a sentence end where one fits"
 

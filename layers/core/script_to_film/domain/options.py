@@ -35,7 +35,7 @@ class VideoOptions(BaseModel):
     )
     voices: dict[str, str] | None = Field(
         default=None,
-        description='a character\'s voice, overriding the casting: {"MARA": "en-f-2"} (a voice id or a Runway preset)',
+        description='voices overriding the casting: {"MARA": "en-f-2"} (voice ids or Runway presets)',
     )
 
     @field_validator("voices")
