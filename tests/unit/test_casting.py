@@ -103,7 +103,8 @@ def test_the_cast_is_the_same_in_another_process() -> None:
 
 
 def test_a_note_and_the_option_override_the_choice_and_the_option_wins() -> None:
-    text = "[[voice mara: Maya]]\n\n" + SCRIPT + "\n[[voice JONAH: en-m-3]]\n"
+    text = SCRIPT.replace("INT.", "[[voice mara: Maya]]\n\nINT.") + "\n[[voice JONAH: en-m-3]]\n"
+    assert parsed(text).title == "Platforms", "a note before the first heading is not part of the title page"
     members = {m.character: m for m in casting.cast_members(parsed(text), {"Jonah": "en-m-5"})}
     assert members["MARA"].voice.id == "en-f-1" and members["MARA"].source is VoiceSource.NOTE
     assert members["JONAH"].voice.id == "en-m-5" and members["JONAH"].source is VoiceSource.OPTION
