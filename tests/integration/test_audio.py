@@ -151,7 +151,7 @@ def test_voices_spoken_from_two_threads_at_once_are_each_what_one_thread_makes(w
     for name in ("a", "b"):
         seconds, pitch = alone[name]
         assert made[name] == pytest.approx([seconds] * 4, abs=0.05), name
-        assert fundamental(work / f"together-{name}-3.wav") == pytest.approx(pitch, rel=0.05), name
+        assert fundamental(work / f"together-{name}-3.wav") == pytest.approx(pitch, rel=0.15), name
 
 
 # Mixing ----------------------------------------------------------------------------------------

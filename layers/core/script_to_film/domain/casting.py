@@ -99,9 +99,9 @@ _VARIANTS: Mapping[tuple[Gender | None, AgeBand], tuple[str, ...]] = MappingProx
         (None, AgeBand.ADULT): ("croak", "klatt3", "whisper"),
     }
 )
-_PITCH_STEPS = (0, 14, -10, 8, -6, 18)
-"""Pitch offsets that set apart voices sharing a variant: the first round of variants keeps the
-band's pitch, each later round moves it."""
+_PITCH_STEPS = (0, 16, -10, 8, -16, 24)
+"""Pitch offsets from the band's pitch, voice by voice within a kind: with the variants (whose
+formants differ) they set apart voices of one kind; past six voices the pitch range moves too."""
 
 _PRESETS: tuple[tuple[Gender | None, AgeBand, tuple[str, ...]], ...] = (
     ("female", AgeBand.ADULT, ("Maya", "Serene", "Leslie", "Sandra", "Lisa", "Rachel", "Claudia", "Paula")),
@@ -130,7 +130,7 @@ def _catalogue() -> dict[str, Voice]:
             counters[letter] = counters.get(letter, 0) + 1
             index = seen.get((gender, band), 0)
             seen[(gender, band)] = index + 1
-            step = _PITCH_STEPS[(index // len(variants)) % len(_PITCH_STEPS)]
+            step = _PITCH_STEPS[index % len(_PITCH_STEPS)]
             voice_id = f"en-{letter}-{counters[letter]}"
             voices[voice_id] = Voice(
                 id=voice_id,
@@ -139,7 +139,7 @@ def _catalogue() -> dict[str, Voice]:
                 runway_preset=preset,
                 espeak_variant=variants[index % len(variants)],
                 espeak_pitch=max(0, min(100, _PITCH[band] + step)),
-                espeak_range=50 + step,
+                espeak_range=50 + 12 * (index // len(_PITCH_STEPS)),
                 espeak_rate=_RATE[band] - 4 * (index % 3),
                 auto=letter != "x",
             )
