@@ -350,3 +350,26 @@ def test_subtitles_are_burnt_into_the_picture_only_while_their_cue_is_on(work: P
     assert difference(before, after) < 0.05, "and not before or after"
     # The colour is kept: re-encoding moves a pixel value by one at most.
     assert difference(frame(video, 0.5), before) <= 1.0
+
+
+def test_each_subtitle_cue_is_on_while_its_voice_is_heard(
+    scene: tuple[Path, list[tuple[float, float]]], voices: list[tuple[Path, float]]
+) -> None:
+    """Cues come from where each voice was placed and how long it is: within 100 ms of the speech."""
+    mix, windows = scene
+    samples = mono(mix)
+    cues = [
+        subtitles.cues_for(text, start, start + seconds, "X")
+        for (text, _), (start, _), (_, seconds) in zip(LINES, windows, voices, strict=True)
+    ]
+    block = RATE // 50  # 20 ms
+
+    def loud(at: int) -> bool:
+        return rms_db(samples[at : at + block]) > -40
+
+    for line_cues, (start, end) in zip(cues, windows, strict=True):
+        search = range(round((start - 0.3) * RATE), round((end + 0.3) * RATE), block)
+        heard = [at for at in search if loud(at)]
+        onset, offset = heard[0] / RATE, (heard[-1] + block) / RATE
+        assert line_cues[0].start == pytest.approx(onset, abs=0.1)
+        assert line_cues[-1].end == pytest.approx(offset, abs=0.1)
