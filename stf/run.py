@@ -37,6 +37,7 @@ def run_command(args: argparse.Namespace) -> int:
         poll_seconds=args.poll_seconds,
         scene_timeout_seconds=args.scene_timeout,
         max_budget_usd=args.max_budget_usd,
+        voices=dict(args.voice) if args.voice else None,
     )
     source = read_input_file(args.file)
     prepare(source, options)  # bad input is refused here, before the stack starts or anything is made

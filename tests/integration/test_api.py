@@ -558,6 +558,8 @@ def test_a_resolution_and_frame_rate_are_recorded(stack: LocalStack) -> None:
         ({"scenes": [3]}, 422, "invalid_input"),
         ({"scenes": []}, 422, "invalid_request"),
         ({"max_budget_usd": -1}, 422, "invalid_request"),
+        ({"voices": {"MARA": "robot-9"}}, 422, "invalid_request"),
+        ({"voices": {"NOBODY": "en-f-1"}}, 422, "invalid_option"),
         ({"provider": "runway", "model": "gen4.5", "max_budget_usd": 0.5}, 422, "budget_exceeded"),
         ({"poll_seconds": 1, "scene_timeout_seconds": 86_400}, 422, "too_many_polls"),
         ({"poll_seconds": 0}, 422, "invalid_request"),

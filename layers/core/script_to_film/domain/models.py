@@ -106,6 +106,7 @@ class Screenplay(BaseModel):
         default_factory=dict, description="Keys lower-cased with spaces as underscores: draft_date"
     )
     scenes: list[Scene]
+    notes: list[str] = Field(default_factory=list, description="Notes before the first scene heading")
 
     @property
     def total_seconds(self) -> int:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from script_to_film.domain import director
+from script_to_film.domain import casting, director
+from script_to_film.domain.errors import InvalidOptionError
 
 DEFAULT_POLL_SECONDS = {"animatic": 1, "runway": 10}
 """Seconds between status polls when none is asked for: the animatic costs nothing to ask (and
@@ -37,6 +38,20 @@ class VideoOptions(BaseModel):
     fps: int | None = Field(
         default=None, description="frame rate asked for; recorded, as providers render at their own rate"
     )
+    voices: dict[str, str] | None = Field(
+        default=None,
+        description='voices overriding the casting: {"MARA": "en-f-2"} (voice ids or Runway presets)',
+    )
+
+    @field_validator("voices")
+    @classmethod
+    def _known_voices(cls, voices: dict[str, str] | None) -> dict[str, str] | None:
+        for name in (voices or {}).values():
+            try:
+                casting.voice(name)
+            except InvalidOptionError as error:
+                raise ValueError(str(error)) from None
+        return voices
 
     @property
     def poll_interval(self) -> int:

@@ -204,7 +204,7 @@ def parse(text: str) -> Screenplay:
     if not scenes:
         raise NoScenesError(_NO_SCENES_MESSAGE)
     title = " ".join(title_page.get("title", "").split()) or None
-    return Screenplay(title=title, title_page=title_page, scenes=scenes)
+    return Screenplay(title=title, title_page=title_page, scenes=scenes, notes=builder.preamble_notes)
 
 
 def parse_bytes(data: bytes) -> Screenplay:
@@ -696,6 +696,8 @@ class _Builder:
     def __init__(self) -> None:
         self._drafts: list[_SceneDraft] = []
         self._sections: list[tuple[int, str]] = []
+        self.preamble_notes: list[str] = []
+        """Notes before the first heading: they direct the whole film (`[[voice MARA: en-f-2]]`)."""
 
     def scenes(self) -> list[Scene]:
         return [draft.scene() for draft in self._drafts]
@@ -713,7 +715,9 @@ class _Builder:
             else:
                 start += 1
         current = self._current
-        if current is not None:
+        if current is None:
+            self.preamble_notes.extend(paragraph.notes)
+        else:
             for note in paragraph.notes:
                 current.add_note(note)
 

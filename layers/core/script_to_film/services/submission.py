@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 
-from script_to_film.domain import catalog, cost
+from script_to_film.domain import casting, catalog, cost
 from script_to_film.domain.account import (
     RunLimits,
     configured_concurrency,
@@ -106,6 +106,8 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
             f"model {model!r} belongs to provider {chosen.provider!r}, not {options.provider!r}"
         )
     full = plan(source, model=model, style=options.style, ratio=options.ratio)
+    # Casting refuses a voice note or option for nobody who speaks, before anything runs.
+    casting.cast_voices(full.screenplay, options.voices)
     selected = _select(full, options.scenes)
     if options.keyframe or options.model_audio:
         # Each shot's keyframe image is paid for too, and so is a model's own sound: the budget

@@ -144,6 +144,7 @@ def start(backend: Backend, request: VideoCreate, *, video_id: str | None = None
         keyframe=request.keyframe,
         model_audio=request.model_audio,
         fps=request.fps,
+        voices=request.voices,
     )
     text = backend.scripts.get_text(script.id)
     return start_video(backend, text, options, script_id=script.id, video_id=video_id, request_digest=digest)
