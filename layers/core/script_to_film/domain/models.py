@@ -138,6 +138,10 @@ class SceneJob(BaseModel):
     shot: Shot
     keyframe: bool = False
     """Generate a keyframe image first and animate it (image_to_video) instead of text_to_video."""
+    start_seconds: float = Field(default=0, ge=0)
+    """Where the scene starts in the film: the animatic's timecode runs on from there."""
+    fade_in: bool = False
+    """The scene opens from black: the film's first, or one after a fade or a dissolve."""
 
 
 class VideoStatus(StrEnum):

@@ -40,6 +40,7 @@ from script_to_film.domain.models import (
 )
 from script_to_film.domain.options import VideoOptions
 from script_to_film.domain.ports import Backend
+from script_to_film.domain.screenplay import fades_in_after
 from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
 
 LOG = logging.getLogger(__name__)
@@ -321,10 +322,19 @@ def create_video(
             for shot in prepared.shots
         ],
     )
-    jobs = [
-        SceneJob(video_id=video_id, scene=scenes_by_number[shot.scene], shot=shot, keyframe=keyframe)
-        for shot in prepared.shots
-    ]
+    jobs: list[SceneJob] = []
+    for shot in prepared.shots:
+        previous = jobs[-1] if jobs else None
+        jobs.append(
+            SceneJob(
+                video_id=video_id,
+                scene=scenes_by_number[shot.scene],
+                shot=shot,
+                keyframe=keyframe,
+                start_seconds=previous.start_seconds + previous.shot.duration if previous else 0,
+                fade_in=fades_in_after(previous.scene if previous else None),
+            )
+        )
     if before_storing is not None:
         before_storing(video)
     backend.videos.create(video, jobs)
