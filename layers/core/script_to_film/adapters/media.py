@@ -162,7 +162,7 @@ LOOKS: dict[str, Look] = {
     "documentary": Look(still="eq=saturation=0.7:contrast=1.06,noise=alls=8:allf=u", handheld=True),
     "vintage": Look(
         rgb=(
-            "colorchannelmixer=rr=0.9:rg=0.2:rb=0.05:gr=0.15:gg=0.8:gb=0.05:br=0.1:bg=0.2:bb=0.6,"
+            "colorchannelmixer=rr=0.95:rg=0.2:rb=0.05:gr=0.12:gg=0.82:gb=0.06:br=0.06:bg=0.2:bb=0.56,"
             "curves=master='0/0.08 1/0.92'"
         ),
         still="noise=alls=18:allf=u,vignette=angle=PI/5",
@@ -626,7 +626,7 @@ def _card_graph(
     # Converting each frame from RGB would cost three times the whole encode.
     static += ["scale=out_color_matrix=bt709:out_range=tv", "format=yuv420p"]
     static += [look.still] if look.still else []
-    static += [_HOUSE_COLOUR, f"loop=loop={frames - 1}:size=1:start=0"]
+    static += [f"loop=loop={frames - 1}:size=1:start=0"]
     camera = _camera_filter(motion, canvas, size, frames, mirror)
     static += [camera] if camera else []
     chain = [",".join(static) + "[card]"]
@@ -643,6 +643,8 @@ def _card_graph(
         per_frame.append(f"fade=t=in:s=0:n={fade_in}")
     if fade_out:
         per_frame.append(f"fade=t=out:s={frames - fade_out}:n={fade_out}")
+    # Last: zoompan makes new frames without the colour tags the house encoding needs.
+    per_frame.append(_HOUSE_COLOUR)
     chain.append(",".join(per_frame) + "[v]")
     return ";".join(chain)
 
