@@ -215,6 +215,32 @@ BODY = (110, 300)
 """Rows of the action text, away from the band's timecode and the progress line."""
 
 
+CAMERA_OF = {
+    media.Motion.STATIC: "Static shot",
+    media.Motion.PUSH_IN: "Close-up",
+    media.Motion.PULL_OUT: "Pull back",
+    media.Motion.PAN: "Wide establishing shot",
+    media.Motion.DRIFT: "Medium shot",
+    media.Motion.TILT_UP: "Low angle shot",
+    media.Motion.TILT_DOWN: "High angle shot",
+    media.Motion.DUTCH: "Dutch angle",
+    media.Motion.HANDHELD: "Handheld",
+}
+
+
+@pytest.mark.parametrize("motion", list(media.Motion))
+def test_every_move_renders_in_the_house_encoding_and_moves(
+    motion: media.Motion, moves: dict[str, Path], tmp_path: Path
+) -> None:
+    shot = make_shot(CAMERA_OF[motion], duration=2)
+    assert media.motion_for(shot) is motion
+    clip = media.render_animatic(make_scene(), shot, tmp_path / "clip.mp4")
+    # Joined to the others by stream copy: the same codec parameters as a still card.
+    assert media.probe(clip).stream_signature == media.probe(moves["Static shot"]).stream_signature
+    moved = difference(rows(frame(clip, 0), *BODY), rows(frame(clip, -1), *BODY))
+    assert moved < 0.3 if motion is media.Motion.STATIC else moved > 0.5
+
+
 def test_a_static_shot_holds_still(moves: dict[str, Path]) -> None:
     clip = moves["Static shot"]
     assert difference(rows(frame(clip, 0), *BODY), rows(frame(clip, -1), *BODY)) < 0.3
