@@ -41,7 +41,9 @@ def test_jobs_carry_their_start_in_the_film_and_their_fade_in(stack: LocalStack)
     jobs = [stack.backend.videos.get_job(video.id, number) for number in (1, 2, 3)]
     durations = [job.shot.duration for job in jobs]
 
-    assert [job.start_seconds for job in jobs] == [0, durations[0], durations[0] + durations[1]]
+    # The title card comes first, and the timecode runs across it.
+    title = media.TITLE_CARD_SECONDS
+    assert [job.start_seconds for job in jobs] == [title, title + durations[0], title + sum(durations[:2])]
     # The film opens from black; a cut cuts; the scene after a fade comes up from black.
     assert [job.fade_in for job in jobs] == [True, False, True]
 
@@ -68,7 +70,9 @@ def test_the_film_opens_on_its_title_card_and_closes_on_its_end_card(
     assert info.duration == pytest.approx(media.TITLE_CARD_SECONDS + scenes + media.END_CARD_SECONDS, abs=0.2)
 
     title = media.render_title_card(parse(TITLED).title_page, video.ratio, tmp_path / "title.mp4")
-    end = media.render_end_card("Keeper", video.ratio, tmp_path / "end.mp4")
+    end = media.render_end_card(
+        "Keeper", video.ratio, tmp_path / "end.mp4", start_seconds=media.TITLE_CARD_SECONDS + scenes
+    )
     assert media.probe(title).stream_signature == info.stream_signature
     middle = media.TITLE_CARD_SECONDS / 2
     assert difference(frame_at(film, middle), frame_at(title, middle)) < 1

@@ -45,6 +45,7 @@ from typing import BinaryIO
 from script_to_film.domain.errors import InvalidClipError, MediaError
 from script_to_film.domain.models import DialogueLine, Scene, Shot
 from script_to_film.domain.ports import ClipInfo, StitchResult
+from script_to_film.domain.preview import END_CARD_SECONDS, TITLE_CARD_SECONDS
 from script_to_film.domain.screenplay import Transition, closing_transition
 
 FPS = 24
@@ -321,7 +322,7 @@ def render_animatic(
     when `fade_in` and out to black when the scene ends on a fade or a dissolve.
     Text in any script is drawn (a character no bundled font has is drawn as `MISSING_GLYPH`).
     The static part is drawn once and repeated, so a 5-second 1280x720 clip takes about 0.3 s.
-    The title card has no timecode: scene 1 starts it at 00:00:00:00.
+    In an animatic film the title card starts the timecode, so scene 1 starts after it.
     """
     if shot.duration <= 0:
         raise MediaError(f"shot duration must be positive, got {shot.duration}")
@@ -348,33 +349,39 @@ def render_animatic(
     return out
 
 
-TITLE_CARD_SECONDS = 4
-END_CARD_SECONDS = 3
-
-
 def render_title_card(
     title_page: Mapping[str, str], ratio: str, out: Path, *, style: str = "realistic"
 ) -> Path:
     """A `TITLE_CARD_SECONDS` clip of the title page: the title large, then its credit and
-    author, and the source or notes as the page gives them; it fades in and out of black.
-    Keys are as the parser gives them (`title`, `credit`, `author`, `source`, `draft_date`)."""
+    author, and its source when it gives one; it fades in and out of black, and the film's
+    timecode starts on it. Keys are as the parser gives them (`title`, `credit`, `author`)."""
     title = title_page.get("title") or "Untitled"
     lines = [
         (title, 2.2, True),
         *((text, 0.9, False) for text in (title_page.get("credit"), title_page.get("author")) if text),
         *((text, 0.7, False) for text in (title_page.get("source"),) if text),
     ]
-    return _render_card_clip(lines, ratio, TITLE_CARD_SECONDS, out, style, "rendering the title card")
+    return _render_card_clip(lines, ratio, TITLE_CARD_SECONDS, out, style, 0.0, "rendering the title card")
 
 
-def render_end_card(title: str | None, ratio: str, out: Path, *, style: str = "realistic") -> Path:
-    """An `END_CARD_SECONDS` clip: THE END, and the film's title under it, fading out."""
+def render_end_card(
+    title: str | None, ratio: str, out: Path, *, style: str = "realistic", start_seconds: float = 0.0
+) -> Path:
+    """An `END_CARD_SECONDS` clip: THE END, and the film's title under it, fading in and out;
+    its timecode runs on from `start_seconds`, where it sits in the film."""
     lines = [("THE END", 1.8, True), *(((title, 0.9, False),) if title else ())]
-    return _render_card_clip(lines, ratio, END_CARD_SECONDS, out, style, "rendering the end card")
+    what = "rendering the end card"
+    return _render_card_clip(lines, ratio, END_CARD_SECONDS, out, style, start_seconds, what)
 
 
 def _render_card_clip(
-    lines: Sequence[tuple[str, float, bool]], ratio: str, seconds: int, out: Path, style: str, what: str
+    lines: Sequence[tuple[str, float, bool]],
+    ratio: str,
+    seconds: int,
+    out: Path,
+    style: str,
+    start_seconds: float,
+    what: str,
 ) -> Path:
     width, height = frame_size(ratio)
     unit = math.sqrt(width * height / (1280 * 720))
@@ -406,7 +413,7 @@ def _render_card_clip(
             fonts,
             look=LOOKS.get(style, LOOKS["realistic"]),
             motion=Motion.PUSH_IN,
-            timecode_from=None,
+            timecode_from=start_seconds,
             fade_in=FADE_IN_SECONDS,
             fade_out=FADE_OUT_SECONDS,
             mirror=False,

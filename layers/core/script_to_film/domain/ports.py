@@ -214,8 +214,11 @@ class Media(Protocol):
         """A clip of the title page (title, credit, author) in the animatic's encoding."""
         ...
 
-    def render_end_card(self, title: str | None, ratio: str, out: Path, *, style: str = ...) -> Path:
-        """A closing clip (THE END, the title) in the animatic's encoding."""
+    def render_end_card(
+        self, title: str | None, ratio: str, out: Path, *, style: str = ..., start_seconds: float = ...
+    ) -> Path:
+        """A closing clip (THE END, the title) in the animatic's encoding, its timecode from
+        `start_seconds`."""
         ...
 
 

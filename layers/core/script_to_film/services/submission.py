@@ -40,6 +40,7 @@ from script_to_film.domain.models import (
 )
 from script_to_film.domain.options import VideoOptions
 from script_to_film.domain.ports import Backend
+from script_to_film.domain.preview import first_scene_starts_at
 from script_to_film.domain.screenplay import fades_in_after
 from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
 
@@ -331,7 +332,11 @@ def create_video(
                 scene=scenes_by_number[shot.scene],
                 shot=shot,
                 keyframe=keyframe,
-                start_seconds=previous.start_seconds + previous.shot.duration if previous else 0,
+                start_seconds=(
+                    previous.start_seconds + previous.shot.duration
+                    if previous
+                    else first_scene_starts_at(shot.provider)
+                ),
                 fade_in=fades_in_after(previous.scene if previous else None),
             )
         )

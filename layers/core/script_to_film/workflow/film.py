@@ -13,6 +13,7 @@ from script_to_film.domain.keys import film_key, manifest_key
 from script_to_film.domain.manifest import build_manifest
 from script_to_film.domain.models import LeftOut, SceneStatus, VideoRecord, VideoStatus
 from script_to_film.domain.ports import Backend
+from script_to_film.domain.preview import first_scene_starts_at, has_cards
 from script_to_film.workflow.batch_summary import summarize_batch
 from script_to_film.workflow.contract import (
     FAILURE_TEXT_LIMIT,
@@ -23,10 +24,6 @@ from script_to_film.workflow.contract import (
     max_polls,
     scene_execution_name,
 )
-
-PREVIEW_PROVIDER = "animatic"
-"""The provider whose films open on a title card and close on an end card: its clips share the
-cards' encoding. Another provider's clips would have to be re-encoded to match them."""
 
 
 class FilmTasks:
@@ -110,11 +107,12 @@ class FilmTasks:
             return result.model_dump(mode="json")
         with tempfile.TemporaryDirectory(prefix="stf-assemble-") as work:
             clips: list[tuple[int, Path]] = []
+            scene_seconds = 0.0
             for scene in stored:
                 path = Path(work) / f"scene_{scene.number:03d}.mp4"
                 try:
                     self.backend.objects.download_file(str(scene.clip_key), path)
-                    self.backend.media.probe(path)
+                    scene_seconds += self.backend.media.probe(path).duration
                 except (NotFoundError, MediaError) as error:
                     result.left_out.append(
                         LeftOut(scene=scene.number, reason=str(error)[:FAILURE_TEXT_LIMIT])
@@ -126,7 +124,7 @@ class FilmTasks:
                 return result.model_dump(mode="json")
             out = Path(work) / "film.mp4"
             paths = [path for _, path in clips]
-            cards = self._cards(video, Path(work)) if video.provider == PREVIEW_PROVIDER else None
+            cards = self._cards(video, Path(work), scene_seconds) if has_cards(video.provider) else None
             try:
                 stitched = self.backend.media.stitch([cards[0], *paths, cards[1]] if cards else paths, out)
             except MediaError as error:
@@ -139,7 +137,7 @@ class FilmTasks:
         result.reencoded = [clips[i - first][0] for i in stitched.reencoded if 0 <= i - first < len(clips)]
         return result.model_dump(mode="json")
 
-    def _cards(self, video: VideoRecord, work: Path) -> tuple[Path, Path] | None:
+    def _cards(self, video: VideoRecord, work: Path, scene_seconds: float) -> tuple[Path, Path] | None:
         """The preview's title card (from the screenplay's title page) and end card, in the
         animatic's own encoding so the film is still joined by stream copy. A film whose cards
         cannot be made goes on without them: they are a courtesy, not a scene."""
@@ -155,7 +153,13 @@ class FilmTasks:
         try:
             return (
                 media.render_title_card(page, video.ratio, work / "title.mp4", style=video.style),
-                media.render_end_card(video.title, video.ratio, work / "end.mp4", style=video.style),
+                media.render_end_card(
+                    video.title,
+                    video.ratio,
+                    work / "end.mp4",
+                    style=video.style,
+                    start_seconds=first_scene_starts_at(video.provider) + scene_seconds,
+                ),
             )
         except MediaError:
             return None
