@@ -167,7 +167,7 @@ LOOKS: dict[str, Look] = {
             "colorchannelmixer=rr=0.95:rg=0.2:rb=0.05:gr=0.12:gg=0.82:gb=0.06:br=0.06:bg=0.2:bb=0.56,"
             "curves=master='0/0.08 1/0.92'"
         ),
-        still="noise=alls=18:allf=u,vignette=angle=PI/5",
+        still="noise=alls=10:allf=u,vignette=angle=PI/5",
     ),
     "anime": Look(
         rgb="lutrgb=r='floor(val/32)*32+16':g='floor(val/32)*32+16':b='floor(val/32)*32+16'",
