@@ -461,3 +461,15 @@ def test_a_scene_of_dialogue_alone_shows_the_speech_not_the_prompt(tmp_path: Pat
     assert ink(middle, background_of("DAY")) > 300
     # The second speech replaces the first.
     assert difference(middle, rows(frame(one, -1), 150, 260)) > 0.5
+
+
+def test_a_scene_of_hundreds_of_speeches_still_renders(tmp_path: Path) -> None:
+    # Its filter graph is longer than one command-line argument may be.
+    dialogue = [
+        DialogueLine(
+            character="ハナコ" if n % 2 else "MARA", text="東京へ行きましょう。" if n % 3 else f"Go, {n}."
+        )
+        for n in range(300)
+    ]
+    clip = media.render_animatic(make_scene(dialogue=dialogue), make_shot(duration=10), tmp_path / "many.mp4")
+    assert media.probe(clip).duration == pytest.approx(10, abs=0.1)

@@ -455,12 +455,16 @@ def _render(
             timecode_from=timecode_from,
             fades=(fade_in, fade_out),
         )
+        # From a file: a scene of hundreds of speeches makes a graph longer than one argument
+        # may be (128 KiB on Linux).
+        script = Path(work) / "graph.txt"
+        script.write_text(graph, encoding="utf-8")
         bar = f"{width}x{_even(4 * card.unit)}"
         args = [
             "-loglevel", "error",
             "-f", "lavfi", "-i", f"color=c={card.palette.background}:s={canvas.size}:r={FPS}",
             "-f", "lavfi", "-i", f"color=c={card.palette.accent}:s={bar}:r={FPS}",
-            "-filter_complex", graph, "-map", "[v]",
+            "-/filter_complex", str(script), "-map", "[v]",
             "-frames:v", str(frames), "-r", str(FPS), *_HOUSE_VIDEO, "-pix_fmt", "yuv420p", "-an",
             *_MP4, "-y", str(out),
         ]  # fmt: skip
@@ -516,6 +520,8 @@ def _layout(scene: Scene, shot: Shot, width: int, height: int, fonts: Path) -> _
         speeches = [speech for speech in speeches if speech]
         slices = _slices([sum(map(len, speech)) for speech in speeches], shot.duration)
         for speech, between in zip(speeches, slices, strict=True):
+            if between[0] == between[1]:
+                continue  # its share of the clip is not one frame: nothing of it would show
             middle = top + (bottom - top - regular.block_height(len(speech), size)) / 2
             baseline = middle + regular.ascent * size
             timed.append(
@@ -538,6 +544,8 @@ def _layout(scene: Scene, shot: Shot, width: int, height: int, fonts: Path) -> _
     speeches = [speech for speech in speeches if speech]
     slices = _slices([sum(map(len, speech)) for speech in speeches], shot.duration)
     for speech, between in zip(speeches, slices, strict=True):
+        if between[0] == between[1]:
+            continue
         baseline = bottom - regular.block_height(len(speech), body_size) + regular.ascent * body_size
         timed.append(
             _Text(
