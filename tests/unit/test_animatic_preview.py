@@ -184,6 +184,7 @@ class KindShot(Shot):
         ("Static shot of the door", media.Motion.STATIC),
         ("slow pull back to reveal the room", media.Motion.PULL_OUT),
         ("Something else entirely", media.Motion.DRIFT),
+        ("Her panic, widening eyes", media.Motion.DRIFT),
     ],
 )
 def test_the_camera_moves_as_its_shot_says(camera: str, motion: media.Motion) -> None:
@@ -269,7 +270,7 @@ def test_a_close_up_pushes_in(moves: dict[str, Path]) -> None:
 def test_a_wide_shot_pans_across_the_card(moves: dict[str, Path]) -> None:
     clip = moves["Wide establishing shot"]
     first, last = frame(clip, 0), frame(clip, -1)
-    travel = 2 * media._canvas(WIDTH, HEIGHT, media.Motion.PAN, 0.5).x
+    travel = 2 * media._canvas(WIDTH, HEIGHT, media.Motion.PAN).x
     assert travel >= 20
 
     def shifted(pixels: bytes, by: int) -> bytes:
@@ -288,8 +289,8 @@ def test_a_wide_shot_pans_across_the_card(moves: dict[str, Path]) -> None:
 def test_the_timecode_runs_on_from_where_the_clip_sits_in_the_film(tmp_path: Path) -> None:
     card = media._Card(media.NEUTRAL, 0, 0, [], [], 1.0)
     with media._fonts() as fonts:
-        assert r"timecode=00\\:01\\:05\\:12" in media._timecode(card, 1280, fonts, 65.5)
-        assert r"timecode=01\\:00\\:00\\:00" in media._timecode(card, 1280, fonts, 3600)
+        assert r"timecode=00\\:01\\:05\\:12" in media._timecode(card, fonts, 65.5)
+        assert r"timecode=01\\:00\\:00\\:00" in media._timecode(card, fonts, 3600)
     at_start = media.render_animatic(make_scene(), make_shot(), tmp_path / "a.mp4")
     later = media.render_animatic(make_scene(), make_shot(), tmp_path / "b.mp4", start_seconds=65.5)
     band = (0, 30)

@@ -210,6 +210,11 @@ _CAMERA_WORDS: tuple[tuple[tuple[str, ...], Motion], ...] = (
     ),
     (("over-the-shoulder", "over the shoulder", "two-shot", "two shot", "medium", "mid shot"), Motion.DRIFT),
 )
+_CAMERA_PATTERNS = tuple(
+    (re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b"), motion)
+    for words, motion in _CAMERA_WORDS
+)
+"""Whole words only: a "pan" is not the "panic" in a camera note."""
 _KIND_MOTION = {
     "master": Motion.PAN,
     "single": Motion.PUSH_IN,
@@ -224,7 +229,7 @@ def motion_for(shot: Shot) -> Motion:
     """The camera's move: from its words (a close-up pushes in, a wide pans), else from the
     shot's kind (a master pans, a single pushes in), else a slow drift; a documentary shakes."""
     camera = shot.camera.lower()
-    motion = next((m for words, m in _CAMERA_WORDS if any(word in camera for word in words)), None)
+    motion = next((m for pattern, m in _CAMERA_PATTERNS if pattern.search(camera)), None)
     if motion is None:
         # `kind` comes with shot lists; a shot without one is directed by its camera alone.
         kind = str(getattr(shot, "kind", None) or "")
@@ -440,7 +445,7 @@ def _render(
 ) -> None:
     frames = seconds * FPS
     out.parent.mkdir(parents=True, exist_ok=True)
-    canvas = _canvas(width, height, motion, card.unit)
+    canvas = _canvas(width, height, motion)
     with tempfile.TemporaryDirectory(prefix="stf-animatic-") as work:
         graph = _card_graph(
             card,
@@ -580,7 +585,7 @@ DUTCH_RADIANS = 0.06
 DUTCH_SCALE = 0.92
 
 
-def _canvas(width: int, height: int, motion: Motion, unit: float) -> _Canvas:
+def _canvas(width: int, height: int, motion: Motion) -> _Canvas:
     share_x, share_y = _TRAVEL.get(motion, (0.0, 0.0))
     x = _even(share_x * width) if share_x else 0
     y = _even(share_y * height) if share_y else 0
@@ -660,7 +665,7 @@ def _card_graph(
     progress = f"-W+W*(t+{1 / FPS:.6f})/{frames / FPS:.6f}" if card.progress else "W"
     per_frame = [f"[card][1:v]overlay=x={_escape(progress)}:y=H-h:eval=frame:shortest=1"]
     if timecode_from is not None:
-        per_frame.append(_timecode(card, size[0], fonts, timecode_from))
+        per_frame.append(_timecode(card, fonts, timecode_from))
     for text in card.timed:
         per_frame += _drawtexts(text, fonts, work, counter, offset=(0, 0))
     per_frame += [look.frame] if look.frame else []
@@ -675,7 +680,7 @@ def _card_graph(
     return ";".join(chain)
 
 
-def _timecode(card: _Card, width: int, fonts: Path, start_seconds: float) -> str:
+def _timecode(card: _Card, fonts: Path, start_seconds: float) -> str:
     """The film's running SMPTE timecode (24 fps, no drop frame) from where the clip starts."""
     frame = round(start_seconds * FPS)
     seconds, frames = divmod(frame, FPS)
