@@ -25,6 +25,10 @@ DATA = {
     "script_to_film/adapters/fonts/DejaVuSans.ttf",
     "script_to_film/adapters/fonts/DejaVuSans-Bold.ttf",
     "script_to_film/adapters/fonts/LICENSE-DejaVu.txt",
+    "script_to_film/adapters/fonts/DroidSansFallbackFull.ttf",
+    "script_to_film/adapters/fonts/LICENSE-DroidSansFallback.txt",
+    "script_to_film/adapters/fonts/NanumSquareR.ttf",
+    "script_to_film/adapters/fonts/LICENSE-Nanum.txt",
     "infra/statemachine/film.asl.json",
     "infra/statemachine/scene.asl.json",
 }
@@ -105,7 +109,9 @@ def test_the_installed_wheel_finds_its_fonts_and_the_state_machine(
     assert result.returncode == 0, result.stderr
     location, fonts, asl, cli = result.stdout.splitlines()
     assert location.startswith(str(site)) and cli.startswith(str(site))
-    assert fonts == "['DejaVuSans-Bold.ttf', 'DejaVuSans.ttf']"
+    assert (
+        fonts == "['DejaVuSans-Bold.ttf', 'DejaVuSans.ttf', 'DroidSansFallbackFull.ttf', 'NanumSquareR.ttf']"
+    )
     assert asl == f"True {site / 'infra' / 'statemachine' / 'film.asl.json'}"
 
 
