@@ -390,6 +390,8 @@ SCRIPTS = {
     "cyrillic": "Привет, как дела",
     "greek": "Γειά σου κόσμε",
     "latin": "Ça va, Zoë? Très bien, naïve",
+    "devanagari": "नमस्ते दुनिया, ट्रेन कब आएगी",
+    "thai": "ฝนตกหนักที่สถานีรถไฟ",
     "emoji": "🎬🙂🚂",
 }
 

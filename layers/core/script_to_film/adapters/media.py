@@ -294,8 +294,17 @@ _ELLIPSIS = "…"
 MISSING_GLYPH = "\ufffd"
 """What is drawn for a character none of the bundled fonts has (an emoji): never nothing."""
 _REGULAR, _BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
-_FALLBACKS = ("DroidSansFallbackFull.ttf", "NanumSquareR.ttf")
-"""After DejaVu (Latin, Greek, Cyrillic, Arabic, Hebrew…): Chinese and Japanese, then Korean."""
+_NOTO_SCRIPTS = (
+    "Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Tamil", "Telugu", "Kannada", "Malayalam",
+    "Sinhala", "Thai", "Lao", "Khmer", "Myanmar", "Ethiopic",
+)  # fmt: skip
+_FALLBACKS = (
+    "DroidSansFallbackFull.ttf",
+    "NanumSquareR.ttf",
+    *(f"NotoSans{script}-Regular.ttf" for script in _NOTO_SCRIPTS),
+)
+"""After DejaVu (Latin, Greek, Cyrillic, Armenian, Georgian, Arabic, Hebrew…): Chinese and
+Japanese, Korean, then the scripts of South and South-East Asia and Ethiopia."""
 
 
 @dataclass(frozen=True)
@@ -477,8 +486,8 @@ def _render(
 
 
 def _fonts() -> AbstractContextManager[Path]:
-    """The bundled fonts' folder: DejaVu Sans, Droid Sans Fallback and NanumSquare (Lambda has
-    no fonts; their licences, beside them, allow it)."""
+    """The bundled fonts' folder: DejaVu Sans, Droid Sans Fallback, NanumSquare and Noto Sans
+    (Lambda has no fonts; their licences, beside them, allow it)."""
     return resources.as_file(resources.files(__package__) / "fonts")
 
 
