@@ -31,6 +31,9 @@ from script_to_film.domain.models import ScriptStatus
 from script_to_film.services import videos
 from tests.fakes.scripted_provider import ScriptedProvider
 
+CARDS = media.TITLE_CARD_SECONDS + media.END_CARD_SECONDS
+"""An animatic film opens on a title card and closes on an end card."""
+
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events" / "api"
 TRAIN_STATION = (REPO / "events" / "scripts" / "train-station.fountain").read_text(encoding="utf-8")
@@ -517,7 +520,7 @@ def test_a_film_is_made_end_to_end_and_its_url_downloads(stack: LocalStack, tmp_
     assert film.status_code == 200
     (tmp_path / "film.mp4").write_bytes(film.content)
     clip = media.probe(tmp_path / "film.mp4")
-    assert clip.duration == pytest.approx(sum(s["duration_seconds"] for s in done["scenes"]), abs=0.5)
+    assert clip.duration == pytest.approx(CARDS + sum(s["duration_seconds"] for s in done["scenes"]), abs=0.5)
     assert (clip.width, clip.height) == (1280, 720)
 
     again = call("POST", f"/videos/{video['id']}/cancel")

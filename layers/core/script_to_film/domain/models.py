@@ -141,6 +141,10 @@ class SceneJob(BaseModel):
     """Generate a keyframe image first and animate it (image_to_video) instead of text_to_video."""
     model_audio: bool = False
     """Have a model that makes its own sound (veo) make it, instead of the film's own voices."""
+    start_seconds: float = Field(default=0, ge=0)
+    """Where the scene starts in the film: the animatic's timecode runs on from there."""
+    fade_in: bool = False
+    """The scene opens from black: the film's first, or one after a fade or a dissolve."""
 
 
 class VideoStatus(StrEnum):

@@ -40,6 +40,8 @@ from script_to_film.domain.models import (
 )
 from script_to_film.domain.options import VideoOptions
 from script_to_film.domain.ports import Backend
+from script_to_film.domain.preview import first_scene_starts_at
+from script_to_film.domain.screenplay import fades_in_after
 from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
 
 LOG = logging.getLogger(__name__)
@@ -325,16 +327,24 @@ def create_video(
             for shot in prepared.shots
         ],
     )
-    jobs = [
-        SceneJob(
-            video_id=video_id,
-            scene=scenes_by_number[shot.scene],
-            shot=shot,
-            keyframe=keyframe,
-            model_audio=options.model_audio,
+    jobs: list[SceneJob] = []
+    for shot in prepared.shots:
+        previous = jobs[-1] if jobs else None
+        jobs.append(
+            SceneJob(
+                video_id=video_id,
+                scene=scenes_by_number[shot.scene],
+                shot=shot,
+                keyframe=keyframe,
+                model_audio=options.model_audio,
+                start_seconds=(
+                    previous.start_seconds + previous.shot.duration
+                    if previous
+                    else first_scene_starts_at(shot.provider)
+                ),
+                fade_in=fades_in_after(previous.scene if previous else None),
+            )
         )
-        for shot in prepared.shots
-    ]
     if before_storing is not None:
         before_storing(video)
     backend.videos.create(video, jobs)
