@@ -474,6 +474,10 @@ def test_a_writer_that_cannot_be_started_fails_the_script_not_silently(
         ({"prompt": "hi"}, "body.prompt"),
         ({"prompt": "A long enough idea", "duration_preference": 5}, "body.duration_preference"),
         ({"prompt": "A long enough idea", "genre": ""}, "body.genre"),
+        # Lengths count the text as sent, as the published schema does, and then what is left of it.
+        ({"prompt": "\n" + "*" * 2000}, "body.prompt"),
+        ({"prompt": "  ab  "}, "body.prompt"),
+        ({"prompt": "A long enough idea", "tone": "   "}, "body.tone"),
     ],
 )
 def test_a_generation_request_out_of_bounds_is_a_422(

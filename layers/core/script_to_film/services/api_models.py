@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from script_to_film.domain import casting
 from script_to_film.domain.breakdown import EstimateView, SceneBreakdown
@@ -71,14 +71,25 @@ class ScriptCreate(_Request):
 class ScriptGenerate(_Request):
     """An idea for Claude to write a screenplay from (the writer's bounds: `screenwriting.WriteRequest`)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
     prompt: str = Field(min_length=3, max_length=2000, description="The story idea, in a sentence or a few")
     duration_preference: int = Field(
         default=60, ge=15, le=600, description="Screen time to write for, in seconds"
     )
     genre: str | None = Field(default=None, min_length=1, max_length=100, examples=["thriller"])
     tone: str | None = Field(default=None, min_length=1, max_length=100, examples=["quiet, bittersweet"])
+
+    @field_validator("prompt", "genre", "tone")
+    @classmethod
+    def _stripped(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # After the lengths are checked on the text as sent, as the schema states them: stripping
+        # first would accept a body the published schema refuses.
+        if value is None:
+            return None
+        stripped = value.strip()
+        least = 3 if info.field_name == "prompt" else 1
+        if len(stripped) < least:
+            raise ValueError(f"must have at least {least} character{'s' * (least > 1)} besides spaces")
+        return stripped
 
 
 class ScriptSummary(BaseModel):
