@@ -87,6 +87,11 @@ film is planned to reach, so that any script can be filmed whole once films may 
 part at a time (`scenes`) until then; it bounds what storing and reading a script's breakdown costs
 (at most 2,000 shots of 1,000 UTF-16 units of prompt each)."""
 
+MAX_FILM_SHOTS = 5_000
+"""Shots one film (or one stored script's breakdown) may be cut into. A feature is 1,000–2,000
+(Big Fish: 1,669 from 190 scenes); the bound keeps a stored breakdown to a few megabytes (a shot
+is at most about 1.5 KB of JSON) however the scenes are cut. Past it: 422 `too_many_shots`."""
+
 MAX_HEADING_CHARS = 500
 """A scene heading is a line (`INT. KITCHEN - NIGHT`); a longer one is a paragraph mistaken for a
 heading, and would not fit the scene's DynamoDB item (400 KB) once repeated for every video."""

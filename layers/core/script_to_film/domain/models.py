@@ -64,17 +64,30 @@ class DialogueLine(BaseModel):
     dual: bool = False
 
 
-class Direction(BaseModel):
-    """Per-scene direction from notes (`[[camera: …]]`, `[[style: …]]`, `[[duration: N]]`).
+class ShotNote(BaseModel):
+    """A `[[shot: …]]` note: a shot starts at the scene's element `element`, filmed as it says."""
 
-    Each field, when set, overrides what the director would choose for that scene.
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    element: int = Field(ge=0, description="Index into the scene's elements where the shot starts")
+
+
+class Direction(BaseModel):
+    """Per-scene direction from notes (`[[camera: …]]`, `[[style: …]]`, `[[duration: N]]`,
+    `[[shot: …]]`).
+
+    Each field, when set, overrides what the director would choose for that scene: the camera of
+    its master shot, its style, its length (in seconds, the sum of its shots), and where a shot
+    starts and how it is filmed.
     """
 
     model_config = ConfigDict(frozen=True)
 
     camera: str | None = None
     style: str | None = None
-    duration: int | None = Field(default=None, ge=1, le=60)
+    duration: int | None = Field(default=None, ge=1, le=600)
+    shots: tuple[ShotNote, ...] = ()
 
 
 class Scene(BaseModel):
@@ -112,10 +125,33 @@ class Screenplay(BaseModel):
         return sum(scene.estimated_seconds for scene in self.scenes)
 
 
+class ShotKind(StrEnum):
+    """How a shot covers its part of a scene, as a film is cut."""
+
+    MASTER = "master"
+    """The establishing shot that opens a scene: its place and its opening action."""
+    SINGLE = "single"
+    """A close-up on one speaker."""
+    OVER_THE_SHOULDER = "over_the_shoulder"
+    """On a speaker, from behind the one they talk to."""
+    TWO_SHOT = "two_shot"
+    """Two people in frame: dual dialogue."""
+    MEDIUM = "medium"
+    """An action paragraph about a character."""
+    INSERT = "insert"
+    """An action paragraph about a thing or the place: a detail."""
+
+
 class Shot(BaseModel):
-    """What the video model is asked for one scene."""
+    """What the video model is asked for one shot of a scene."""
 
     scene: int = Field(ge=1, description="Scene number (1-based) this shot films")
+    number: int = Field(default=1, ge=1, description="1-based position of the shot within its scene")
+    kind: ShotKind = ShotKind.MASTER
+    lines: list[int] = Field(
+        default_factory=list, description="Indices into the scene's dialogue this shot carries, in order"
+    )
+    subject: str | None = Field(default=None, description="The character the shot is on")
     camera: str
     lighting: str
     environment: str
@@ -136,8 +172,21 @@ class SceneJob(BaseModel):
     video_id: str
     scene: Scene
     shot: Shot
+    """The shot this job films (the scene's first, as stored; `at` gives the others)."""
+    shots: list[Shot] = Field(default_factory=list)
+    """Every shot of the scene, in order: the scene's clip is them joined."""
     keyframe: bool = False
     """Generate a keyframe image first and animate it (image_to_video) instead of text_to_video."""
+
+    @property
+    def shot_count(self) -> int:
+        return len(self.shots) or 1
+
+    def at(self, number: int) -> SceneJob:
+        """The job of the scene's shot `number` (1-based)."""
+        if not self.shots:
+            return self
+        return self.model_copy(update={"shot": self.shots[number - 1]})
 
 
 class VideoStatus(StrEnum):
@@ -177,6 +226,10 @@ class SceneRecord(BaseModel):
     progress: float | None = None
     note: str | None = None
     """What else happened to the scene worth knowing, e.g. a cancel the provider did not confirm."""
+    shot_count: int = 1
+    """Shots the scene is cut into; its clip is them joined."""
+    shot: int = 1
+    """The shot being generated (all of them stored once the scene SUCCEEDED)."""
     updated_at: str | None = None
 
 

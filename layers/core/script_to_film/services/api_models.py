@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from script_to_film.domain.breakdown import EstimateView, SceneBreakdown
+from script_to_film.domain.coverage import MAX_LENGTH_SECONDS, MAX_SHOTS_PER_SCENE, SHORT_CUT_MAX_SHOTS
 from script_to_film.domain.director import DEFAULT_STYLE
 from script_to_film.domain.limits import MAX_SCENES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES, MAX_TITLE_CHARS
 from script_to_film.domain.models import SceneStatus, ScriptStatus, VideoStatus
+from script_to_film.domain.options import LENGTH_PATTERN, check_length
 
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
@@ -179,6 +181,23 @@ class VideoCreate(_Request):
     keyframe: bool = Field(
         default=False, description="Animate a generated keyframe image instead of generating from text"
     )
+    length: str = Field(
+        default="full",
+        max_length=5,
+        pattern=LENGTH_PATTERN,
+        examples=["full", "short", "90"],
+        description="`full` (each shot as long as what it carries), `short` (a condensed cut: about "
+        f"half as long, at most {SHORT_CUT_MAX_SHOTS} shots a scene) or the film's length in seconds "
+        f"(1 to {MAX_LENGTH_SECONDS})",
+    )
+    max_shots: int | None = Field(
+        default=None, ge=1, le=MAX_SHOTS_PER_SCENE, description="The most shots a scene is cut into"
+    )
+
+    @field_validator("length")
+    @classmethod
+    def _length_in_range(cls, value: str) -> str:
+        return check_length(value)
 
 
 class VideoSceneView(BaseModel):

@@ -105,7 +105,14 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
         raise InvalidInputError(
             f"model {model!r} belongs to provider {chosen.provider!r}, not {options.provider!r}"
         )
-    full = plan(source, model=model, style=options.style, ratio=options.ratio)
+    full = plan(
+        source,
+        model=model,
+        style=options.style,
+        ratio=options.ratio,
+        length=options.cut,
+        max_shots=options.max_shots,
+    )
     selected = _select(full, options.scenes)
     if options.keyframe:
         # Each shot's keyframe image is paid for too: the budget check must see it.
@@ -113,9 +120,10 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
     poll_seconds = options.poll_interval
     polls = max_polls(poll_seconds, options.scene_timeout_seconds)
     limit = max_scenes()
-    if len(selected.shots) > limit:
+    scenes = len(selected.by_scene())
+    if scenes > limit:
         raise TooManyScenesError(
-            f"{len(selected.shots)} scenes is more than one film can have ({limit}); choose scenes "
+            f"{scenes} scenes is more than one film can have ({limit}); choose scenes "
             "with --scenes (the API's `scenes`) or split the screenplay"
         )
     most_polls = max_polls_per_scene(MAX_SUBMITS_PER_SCENE)
@@ -150,7 +158,7 @@ def account_limits(
     `cap` is the most scenes at once the caller allows (default `STF_<PROVIDER>_CONCURRENCY`)."""
     model = prepared.shots[0].model
     keyframe = options.keyframe or catalog.get_model(model).needs_keyframe
-    needed = generations_needed(model, len(prepared.shots), keyframe=keyframe)
+    needed = generations_needed(model, len(prepared.shots), keyframe=keyframe)  # one a shot
     limit = cap or configured_concurrency(options.provider)
     fallback = limit or provider_concurrency(options.provider)
     limits = read_limits(
@@ -168,15 +176,15 @@ def account_limits(
 def _select(full: Plan, numbers: list[int] | None) -> Plan:
     if not numbers:
         return full
-    count = len(full.shots)
+    count = len(full.screenplay.scenes)
     unknown = sorted({n for n in numbers if not 1 <= n <= count})
     if unknown:
         raise InvalidInputError(
             f"no scene {', '.join(map(str, unknown))}: the screenplay has scenes 1 to {count}"
         )
-    wanted = sorted(set(numbers))
-    shots = [full.shots[n - 1] for n in wanted]
-    return Plan(screenplay=full.screenplay, shots=shots, estimate=cost.estimate(shots))
+    wanted = set(numbers)
+    shots = [shot for shot in full.shots if shot.scene in wanted]
+    return full.model_copy(update={"shots": shots, "estimate": cost.estimate(shots)})
 
 
 def start_video(
@@ -276,7 +284,8 @@ def create_video(
     batch), so a delivery that resumes the batch can tell whether this start got through."""
     prepared = prepare(source, options, concurrency=MAP_CONCURRENCY_LIMIT)
     run = account_limits(backend, options, prepared, cap=concurrency)
-    check_run_time(len(prepared.shots), run.concurrency, options)
+    by_scene = prepared.by_scene()
+    check_run_time(len(by_scene), run.concurrency, options)
     screenplay = prepared.screenplay
     if script_id is None:
         text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
@@ -301,7 +310,7 @@ def create_video(
         model=first.model,
         style=first.style,
         ratio=first.ratio,
-        scene_count=len(prepared.shots),
+        scene_count=len(by_scene),
         keyframe=keyframe,
         fps=options.fps,
         estimated_credits=prepared.estimate.credits,
@@ -313,17 +322,20 @@ def create_video(
         created_at=now_iso(),
         scenes=[
             SceneRecord(
-                number=shot.scene,
-                heading=scenes_by_number[shot.scene].heading,
-                duration_seconds=shot.duration,
-                estimated_credits=per_scene[shot.scene].credits,
+                number=number,
+                heading=scenes_by_number[number].heading,
+                duration_seconds=sum(shot.duration for shot in shots),
+                estimated_credits=per_scene[number].credits,
+                shot_count=len(shots),
             )
-            for shot in prepared.shots
+            for number, shots in by_scene.items()
         ],
     )
     jobs = [
-        SceneJob(video_id=video_id, scene=scenes_by_number[shot.scene], shot=shot, keyframe=keyframe)
-        for shot in prepared.shots
+        SceneJob(
+            video_id=video_id, scene=scenes_by_number[number], shot=shots[0], shots=shots, keyframe=keyframe
+        )
+        for number, shots in by_scene.items()
     ]
     if before_storing is not None:
         before_storing(video)

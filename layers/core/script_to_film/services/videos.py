@@ -143,6 +143,8 @@ def start(backend: Backend, request: VideoCreate, *, video_id: str | None = None
         max_budget_usd=request.max_budget_usd,
         keyframe=request.keyframe,
         fps=request.fps,
+        length=request.length,
+        max_shots=request.max_shots,
     )
     text = backend.scripts.get_text(script.id)
     return start_video(backend, text, options, script_id=script.id, video_id=video_id, request_digest=digest)
