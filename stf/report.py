@@ -159,6 +159,10 @@ class RunProgress:
     def update(self, video: VideoRecord) -> None:
         for scene in video.scenes:
             label = scene.status.value + (f" {scene.failure_code}" if scene.failure_code else "")
+            if len(scene.shots) > 1 and scene.status not in SCENE_FINAL:
+                label += f" (shot {scene.shot} of {len(scene.shots)})"
+            elif len(scene.shots) > 1 and scene.status is SceneStatus.FAILED:
+                label += f" (at shot {scene.shot} of {len(scene.shots)})"
             if self._lines:
                 if self._reported.get(scene.number) != label:
                     self._reported[scene.number] = label

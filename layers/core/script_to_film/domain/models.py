@@ -209,6 +209,22 @@ class SceneStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class ShotRecord(BaseModel):
+    """A shot of a scene as the scene's item holds it: generated one after the other inside the
+    scene's execution, each with its own tries, status and failure."""
+
+    number: int = Field(ge=1)
+    kind: ShotKind = ShotKind.MASTER
+    duration_seconds: int
+    lines: list[int] = Field(default_factory=list)
+    status: SceneStatus = SceneStatus.PENDING
+    provider_task_id: str | None = None
+    attempts: int = 0
+    failure_code: str | None = None
+    failure: str | None = None
+    credits: float | None = None
+
+
 class SceneRecord(BaseModel):
     """A scene of a video as DynamoDB holds it: what the API and the manifest report."""
 
@@ -226,10 +242,10 @@ class SceneRecord(BaseModel):
     progress: float | None = None
     note: str | None = None
     """What else happened to the scene worth knowing, e.g. a cancel the provider did not confirm."""
-    shot_count: int = 1
-    """Shots the scene is cut into; its clip is them joined."""
     shot: int = 1
-    """The shot being generated (all of them stored once the scene SUCCEEDED)."""
+    """The shot being generated (all of them are stored once the scene SUCCEEDED)."""
+    shots: list[ShotRecord] = Field(default_factory=list)
+    """The scene's shots in order; its clip is them joined."""
     updated_at: str | None = None
 
 

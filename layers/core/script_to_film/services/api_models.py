@@ -18,7 +18,7 @@ from script_to_film.domain.breakdown import EstimateView, SceneBreakdown
 from script_to_film.domain.coverage import MAX_LENGTH_SECONDS, MAX_SHOTS_PER_SCENE, SHORT_CUT_MAX_SHOTS
 from script_to_film.domain.director import DEFAULT_STYLE
 from script_to_film.domain.limits import MAX_SCENES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES, MAX_TITLE_CHARS
-from script_to_film.domain.models import SceneStatus, ScriptStatus, VideoStatus
+from script_to_film.domain.models import SceneStatus, ScriptStatus, ShotKind, VideoStatus
 from script_to_film.domain.options import LENGTH_PATTERN, check_length
 
 PAGE_SIZE_DEFAULT = 20
@@ -200,6 +200,18 @@ class VideoCreate(_Request):
         return check_length(value)
 
 
+class VideoShotView(BaseModel):
+    number: int = Field(description="1-based within the scene")
+    kind: ShotKind
+    status: SceneStatus
+    duration_seconds: int
+    lines: list[int] = Field(description="Indices into the scene's dialogue that the shot carries")
+    attempts: int
+    failure_code: str | None
+    failure: str | None
+    credits: float | None
+
+
 class VideoSceneView(BaseModel):
     number: int
     heading: str
@@ -214,6 +226,10 @@ class VideoSceneView(BaseModel):
     credits: float | None = Field(description="What the provider charged, once it says")
     note: str | None = Field(
         default=None, description="What else happened worth knowing (a cancel the provider did not confirm)"
+    )
+    shot: int = Field(default=1, description="The shot being generated, while the scene runs")
+    shots: list[VideoShotView] = Field(
+        default_factory=list, description="The scene's shots in order; its clip is them joined"
     )
     updated_at: str | None
 

@@ -34,6 +34,7 @@ from script_to_film.domain.models import (
     SceneRecord,
     SceneStatus,
     ScriptRecord,
+    ShotRecord,
     VideoRecord,
     VideoStatus,
     now_iso,
@@ -86,11 +87,17 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-def worst_case_seconds(scenes: int, concurrency: int, poll_seconds: int, scene_timeout_seconds: int) -> int:
-    """How long a film can run at most: each wave of `concurrency` scenes polls to its timeout
-    (resubmits share the same poll budget) and runs each of its other tasks once to its
-    TimeoutSeconds, and the film's own tasks run to theirs."""
-    per_scene = max_polls(poll_seconds, scene_timeout_seconds) * poll_seconds + SCENE_TASKS_WORST_SECONDS
+def worst_case_seconds(
+    scenes: int, concurrency: int, poll_seconds: int, scene_timeout_seconds: int, shots: int = 1
+) -> int:
+    """How long a film can run at most: each wave of `concurrency` scenes has each of its (at
+    most `shots`) shots poll to the scene timeout, within the scene's poll budget (resubmits share
+    it), and run its other tasks once to their TimeoutSeconds; the film's own tasks run to theirs."""
+    polls = min(
+        shots * max_polls(poll_seconds, scene_timeout_seconds),
+        max_polls_per_scene(MAX_SUBMITS_PER_SCENE, shots),
+    )
+    per_scene = polls * poll_seconds + shots * SCENE_TASKS_WORST_SECONDS
     return FILM_TASKS_WORST_SECONDS + math.ceil(scenes / concurrency) * per_scene
 
 
@@ -133,14 +140,23 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
             f"{polls} polls, more than a scene's execution can record ({most_polls}, within Step "
             "Functions' 25,000-event history); poll less often or shorten the scene timeout"
         )
-    check_run_time(len(selected.shots), concurrency or provider_concurrency(options.provider), options)
+    by_scene = selected.by_scene()
+    check_run_time(
+        len(by_scene),
+        concurrency or provider_concurrency(options.provider),
+        options,
+        max(map(len, by_scene.values()), default=1),
+    )
     cost.check_budget(selected.estimate, options.max_budget_usd)
     return selected
 
 
-def check_run_time(scenes: int, concurrency: int, options: VideoOptions) -> None:
-    """Refuse options whose worst case cannot finish within the film's execution timeout."""
-    worst = worst_case_seconds(scenes, concurrency, options.poll_interval, options.scene_timeout_seconds)
+def check_run_time(scenes: int, concurrency: int, options: VideoOptions, shots: int = 1) -> None:
+    """Refuse options whose worst case cannot finish within the film's execution timeout
+    (`shots`: the most shots a scene has)."""
+    worst = worst_case_seconds(
+        scenes, concurrency, options.poll_interval, options.scene_timeout_seconds, shots
+    )
     if worst > EXECUTION_TIMEOUT_SECONDS:
         limit_hours = EXECUTION_TIMEOUT_SECONDS // 3600
         raise RunTooLongError(
@@ -285,7 +301,7 @@ def create_video(
     prepared = prepare(source, options, concurrency=MAP_CONCURRENCY_LIMIT)
     run = account_limits(backend, options, prepared, cap=concurrency)
     by_scene = prepared.by_scene()
-    check_run_time(len(by_scene), run.concurrency, options)
+    check_run_time(len(by_scene), run.concurrency, options, max(map(len, by_scene.values()), default=1))
     screenplay = prepared.screenplay
     if script_id is None:
         text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
@@ -326,7 +342,12 @@ def create_video(
                 heading=scenes_by_number[number].heading,
                 duration_seconds=sum(shot.duration for shot in shots),
                 estimated_credits=per_scene[number].credits,
-                shot_count=len(shots),
+                shots=[
+                    ShotRecord(
+                        number=shot.number, kind=shot.kind, duration_seconds=shot.duration, lines=shot.lines
+                    )
+                    for shot in shots
+                ],
             )
             for number, shots in by_scene.items()
         ],
