@@ -238,3 +238,11 @@ def test_the_estimate_shows_shots_seconds_and_cost_per_scene() -> None:
         assert [(s.number, s.duration) for s in line.shots] == [(s.number, s.duration) for s in shots]
         assert line.credits == sum(s.credits for s in line.shots) == line.duration * 12
     assert math.isclose(estimate.usd, sum(line.usd for line in estimate.scenes), abs_tol=0.01)
+
+
+def test_a_screenplay_cut_into_more_shots_than_a_film_may_have_is_refused() -> None:
+    scene = "INT. ROOM {n} - DAY\n\nA cup.\n\nThe clock ticks.\n\nRain falls.\n\n"
+    text = "".join(scene.format(n=n) for n in range(1_700))
+    with pytest.raises(breakdown.TooManyShotsError, match=r"5,100 shots; a film may have at most 5,000"):
+        breakdown.plan(text)
+    assert len(breakdown.plan(text, max_shots=2).shots) == 3_400, "fewer shots a scene fit"

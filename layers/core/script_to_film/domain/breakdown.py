@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from script_to_film.domain import catalog, cost, director, screenplay
 from script_to_film.domain.catalog import DEFAULT_MODEL
@@ -141,6 +141,16 @@ class Plan(BaseModel):
         )
 
 
+class SceneCost(BaseModel):
+    """What filming one scene costs on one model: its shots, their seconds, credits and dollars."""
+
+    number: int
+    shots: int
+    seconds: int
+    credits: int | float
+    usd: float
+
+
 class StoredBreakdown(BaseModel):
     """A script's breakdown as stored beside it: directed once when the script is stored, and read,
     not recomputed, whenever the script is."""
@@ -148,14 +158,27 @@ class StoredBreakdown(BaseModel):
     breakdown: Breakdown
     estimates: dict[str, EstimateView]
     """The cost of filming every scene on each model of the catalog, by model id."""
+    scene_costs: dict[str, list[SceneCost]] = Field(default_factory=dict)
+    """The same, scene by scene, by model id (empty in a breakdown stored before scenes had shots)."""
 
     @classmethod
     def of(cls, plan: Plan) -> StoredBreakdown:
+        estimates = {model: cost.estimate(plan.retimed(model), model=model) for model in catalog.MODELS}
         return cls(
             breakdown=plan.to_breakdown(),
-            estimates={
-                model: _estimate_view(cost.estimate(plan.retimed(model), model=model))
-                for model in catalog.MODELS
+            estimates={model: _estimate_view(estimate) for model, estimate in estimates.items()},
+            scene_costs={
+                model: [
+                    SceneCost(
+                        number=line.number,
+                        shots=len(line.shots),
+                        seconds=line.duration,
+                        credits=line.credits,
+                        usd=line.usd,
+                    )
+                    for line in estimate.scenes
+                ]
+                for model, estimate in estimates.items()
             },
         )
 

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from script_to_film.domain.breakdown import EstimateView, SceneBreakdown
+from script_to_film.domain.breakdown import EstimateView, SceneBreakdown, SceneCost
 from script_to_film.domain.coverage import MAX_LENGTH_SECONDS, MAX_SHOTS_PER_SCENE, SHORT_CUT_MAX_SHOTS
 from script_to_film.domain.director import DEFAULT_STYLE
 from script_to_film.domain.limits import MAX_SCENES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES, MAX_TITLE_CHARS
@@ -95,6 +95,10 @@ class ScriptSummary(BaseModel):
 class SceneView(SceneBreakdown):
     """A scene of a script's breakdown, with its shot as directed for the breakdown's model."""
 
+    cost: SceneCost | None = Field(
+        default=None,
+        description="Its shots, seconds and cost on the estimate's model, before anything is paid",
+    )
     truncated: bool = Field(
         default=False,
         description=f"The scene alone is over {SCENE_PAGE_BYTES:,} bytes of JSON, so its action, "
