@@ -124,13 +124,21 @@ def bench_direction(rows: list[tuple[str, str, str]], repeats: int) -> None:
 
 def bench_film(rows: list[tuple[str, str, str]]) -> None:
     from infra.local.stack import LocalStack
+    from script_to_film.adapters.providers.registry import reset_providers
     from script_to_film.domain.options import VideoOptions
     from script_to_film.services.submission import start_video
 
     options = VideoOptions(provider="animatic", poll_seconds=POLL_SECONDS, scene_timeout_seconds=120)
     walls, executions = {}, {}
     for label, concurrency in (("parallel", SCENES), ("sequential", 1)):
-        with LocalStack({"STF_ANIMATIC_LATENCY_SECONDS": str(PROVIDER_LATENCY_SECONDS)}) as stack:
+        # The animatic's account allows STF_ANIMATIC_CONCURRENCY at once (default 4: it renders
+        # on the CPU); here it is the film's width, so the Map alone sets the pace.
+        reset_providers()
+        environment = {
+            "STF_ANIMATIC_LATENCY_SECONDS": str(PROVIDER_LATENCY_SECONDS),
+            "STF_ANIMATIC_CONCURRENCY": str(concurrency),
+        }
+        with LocalStack(environment) as stack:
             start = time.perf_counter()
             video = start_video(stack.backend, nine_scene_screenplay(), options, max_concurrency=concurrency)
             final = stack.wait(video, interval=0.1)

@@ -1,4 +1,4 @@
-"""Three fixes to moto 5.2.5's Step Functions engine, so that the film's scenes run as child
+"""Three fixes to moto 5.2.5's Step Functions engine, and one guard, so that the film's scenes run as child
 executions (`startExecution.sync:2`) as they do on AWS. Applied by `faithful_child_executions`
 for as long as its `with` block lasts, beside the Lambda dispatch, and pinned by tests
 (`tests/integration/test_sfn_engine.py`), each of which fails without its fix.
@@ -15,14 +15,21 @@ for as long as its `with` block lasts, beside the Lambda dispatch, and pinned by
 3. **A stop is ABORTED.** A stop during a Map ended the execution FAILED (`States.Runtime`),
    because the Map's failure after the stop overwrote the stopped state; a stopped program now
    stays stopped, and the execution ends ABORTED as on AWS.
+
+And a guard: the engine runs each execution on daemon threads that no stop joins. One of a
+stopped execution can wake after its local stack has closed, call into a mock that is gone, and
+print a traceback (`NoCredentialsError`) on the user's terminal after a Ctrl-C. An engine
+thread's exception raised while no stack runs is logged at DEBUG instead; one raised while a
+stack runs still reaches the previous hook.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -36,10 +43,12 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
-from moto.stepfunctions.parser.utils import camel_to_snake_case
+from moto.stepfunctions.parser.utils import TMP_THREADS, camel_to_snake_case
 
 MOTO_VERSION: Final = "5.2.5"
 """The version these fixes were written against; another refuses to start rather than guess."""
+
+LOG = logging.getLogger(__name__)
 
 _patch_lock = threading.Lock()
 _ORIGINALS: Final = {
@@ -130,14 +139,40 @@ def _set_error_unless_stopped(self: Environment, error: Any) -> None:
     _ORIGINALS["set_error"](self, error)
 
 
+def _applied() -> bool:
+    return StateTaskServiceSfn._normalise_parameters is not _ORIGINALS["_normalise_parameters"]
+
+
+def _quiet_after_the_stack(previous: Callable[[threading.ExceptHookArgs], Any]) -> Callable[..., None]:
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.thread in TMP_THREADS and not _applied():
+            LOG.debug(
+                "a Step Functions engine thread (%s) outlived its local stack",
+                getattr(args.thread, "name", "?"),
+                exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+            )
+            return
+        previous(args)
+
+    hook.quiets_leftover_engine_threads = True  # type: ignore[attr-defined]
+    return hook
+
+
+def _guard_leftover_threads() -> None:
+    """Install the guard once per process, in front of whatever hook is there."""
+    if not getattr(threading.excepthook, "quiets_leftover_engine_threads", False):
+        threading.excepthook = _quiet_after_the_stack(threading.excepthook)
+
+
 @contextmanager
 def faithful_child_executions() -> Iterator[None]:
     """Apply the three fixes until the block ends. One at a time in a process."""
     if moto.__version__ != MOTO_VERSION:
         raise RuntimeError(f"these fixes are for moto {MOTO_VERSION}, not {moto.__version__}: check them")
     with _patch_lock:
-        if StateTaskServiceSfn._normalise_parameters is not _ORIGINALS["_normalise_parameters"]:
+        if _applied():
             raise RuntimeError("the Step Functions engine fixes are already applied in this process")
+        _guard_leftover_threads()
         StateTaskServiceSfn._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
         StateTaskServiceSfn._normalise_response = _normalise_response  # type: ignore[method-assign, assignment]
         StateTaskServiceSfn._from_boto_response_value = staticmethod(_from_boto_response_value)  # type: ignore[method-assign, assignment]

@@ -17,7 +17,23 @@ The `runwayml` SDK runs against it unmodified with `RUNWAYML_BASE_URL` pointed a
   `progress` for its latency, then SUCCEEDED (or FAILED, as its rule says).
 - Outputs are served by the fake itself under signed URLs that expire `output_ttl` seconds after
   the task was read (403 after), as Runway's do; videos are real MP4s (the animatic renderer at
-  the requested duration), keyframes real PNGs.
+  the requested duration), keyframes real PNGs, speech and sound real MP3s (`audio/mpeg`).
+- Audio, as the SDK's `text_to_speech_create_params` and `sound_effect_create_params` type it:
+  `POST /v1/text_to_speech` takes `eleven_multilingual_v2` with a non-empty `promptText` of at
+  most 1000 UTF-16 code units and `voice: {"type": "runway-preset", "presetId"}`, the preset one
+  of the SDK's literal list; its MP3 is a voiced, syllable-paced tone as long as the text takes to
+  say at `SPEAKING_CHARS_PER_SECOND`, and it costs a credit per started 50 characters.
+  `POST /v1/sound_effect` takes `eleven_text_to_sound_v2` with `promptText`, an optional
+  `duration` (a number, 0.5-30 s; `AUTO_SOUND_SECONDS` when left out) and `loop` (a bool); its
+  MP3 is pink noise of that length, estimated at 2 credits and charged 1 up to 10 s, 2 beyond.
+  Anything else (a missing voice, a voice type or preset the SDK does not list, a duration out of
+  range, a field the model does not take) is 400 with `{"error"}`. Creates answer
+  `{"id", "estimatedCost": {"credits"}}`, as 5.24's create responses type them.
+- veo3.1 and veo3.1_fast take `audio` (a bool). Runway defaults it to true and charges the
+  with-sound price (40 and 15 credits a second, against 20 and 10 without), and the clip then has
+  a sound track (AAC, 48 kHz stereo: noise in this fake); this fake refuses a
+  veo create that leaves it out (400, its own check: `require_veo_audio`, on by default), so no
+  code path can pay for sound it did not ask for.
 
 What a test controls: `fake.on(words, Behaviour(...), endpoint=None)` for tasks whose prompt
 contains `words` (latency, SAFETY.* or INTERNAL.* failures for every try or the first N, never
@@ -62,6 +78,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 API_KEY = "key_fake_runway_0123456789abcdef"
+SPEAKING_CHARS_PER_SECOND = 15.0
+"""About 150 words a minute."""
+AUTO_SOUND_SECONDS = 5.0
+SOUND_CREDITS_ESTIMATED = 2
+SOUND_SHORT_SECONDS = 10.0
+"""A sound up to this long is charged 1 credit, a longer one 2 (Runway's "1-2 credits")."""
+SPEECH_CHARS_PER_CREDIT = 50
 RUNWAY_VERSION = "2024-11-06"
 PROMPT_LIMIT = 1000
 RETIRED = frozenset({"gen3a_turbo"})
@@ -95,6 +118,8 @@ class ModelSpec:
     fields: frozenset[str] = frozenset({"model", "promptText", "ratio", "duration", "seed"})
     credits_per_second: int = 0
     credits_per_image: int = 0
+    audio_credits_per_second: int | None = None
+    """The price with the model's own sound (`audio` true, Runway's default); None: no `audio`."""
 
 
 _VIDEO_FIELDS = frozenset({"model", "promptText", "ratio", "duration", "seed", "contentModeration"})
@@ -103,14 +128,16 @@ _VEO_FIELDS = frozenset({"model", "promptText", "ratio", "duration", "seed", "au
 ENDPOINTS: Mapping[str, Mapping[str, ModelSpec]] = {
     "text_to_video": {
         "gen4.5": ModelSpec(("1280:720", "720:1280"), _TWO_TO_TEN, True, True, _VIDEO_FIELDS, 12),
-        "veo3.1": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, True, _VEO_FIELDS, 40),
-        "veo3.1_fast": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, True, _VEO_FIELDS, 20),
+        "veo3.1": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, True, _VEO_FIELDS, 20, 0, 40),
+        "veo3.1_fast": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, True, _VEO_FIELDS, 10, 0, 15),
     },
     "image_to_video": {
         "gen4.5": ModelSpec(_IMAGE_RATIOS, _TWO_TO_TEN, True, True, _VIDEO_FIELDS | {"promptImage"}, 12),
         "gen4_turbo": ModelSpec(_IMAGE_RATIOS, _TWO_TO_TEN, False, False, _VIDEO_FIELDS | {"promptImage"}, 5),
-        "veo3.1": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, False, _VEO_FIELDS | {"promptImage"}, 40),
-        "veo3.1_fast": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, False, _VEO_FIELDS | {"promptImage"}, 20),
+        "veo3.1": ModelSpec(_VEO_RATIOS, (4, 6, 8), False, False, _VEO_FIELDS | {"promptImage"}, 20, 0, 40),
+        "veo3.1_fast": ModelSpec(
+            _VEO_RATIOS, (4, 6, 8), False, False, _VEO_FIELDS | {"promptImage"}, 10, 0, 15
+        ),
     },
     "text_to_image": {
         "gen4_image": ModelSpec(
@@ -123,6 +150,27 @@ ENDPOINTS: Mapping[str, Mapping[str, ModelSpec]] = {
     },
 }
 """Endpoint → model → what it takes and costs (1 credit = US$0.01; third-party price figures)."""
+
+AUDIO_ENDPOINTS: Mapping[str, Mapping[str, frozenset[str]]] = {
+    "text_to_speech": {"eleven_multilingual_v2": frozenset({"model", "promptText", "voice"})},
+    "sound_effect": {"eleven_text_to_sound_v2": frozenset({"model", "promptText", "duration", "loop"})},
+}
+"""Audio endpoint → the model this fake serves there → the fields it takes (the SDK's TypedDicts)."""
+
+
+def _sdk_voice_presets() -> tuple[str, ...]:
+    """The preset ids the SDK's `ElevenMultilingualV2Voice.preset_id` literal allows."""
+    import typing
+
+    from runwayml.types import text_to_speech_create_params
+
+    hint = typing.get_type_hints(text_to_speech_create_params.ElevenMultilingualV2Voice, include_extras=True)
+    annotated = typing.get_args(hint["preset_id"])[0]  # Required[Annotated[Literal[...], ...]]
+    return tuple(typing.get_args(typing.get_args(annotated)[0]))
+
+
+VOICE_PRESETS = _sdk_voice_presets()
+SOUND_SECONDS = (0.5, 30.0)
 
 IMAGE_1080P_CREDITS = 8
 DAY_SECONDS = 24 * 60 * 60
@@ -178,6 +226,11 @@ class FakeTask:
     created_epoch: float
     duration: int
     ratio: str
+    audio_seconds: float = 0.0
+    with_sound: bool = False
+    """A veo clip made with its own sound (`audio` true, or left to Runway's default)."""
+    charged_credits: int | None = None
+    """What a finished task costs when less than its estimate (a short sound); None: the estimate."""
     started_at: float | None = None
     ends_at: float | None = None
     finished: bool = False
@@ -245,6 +298,8 @@ class FakeRunway:
         """The clock of the 24-hour usage window (a test moves it on to let generations age out)."""
         self._tier: dict[str, TierLimits] = {}
         self.create_delay = 0.0
+        self.require_veo_audio = True
+        """Refuse a veo create without `audio` (Runway would make and bill it with sound)."""
         self.calls: list[Call] = []
         self.tasks: dict[str, FakeTask] = {}
         self._rules: list[tuple[str, str | None, Behaviour]] = []
@@ -429,7 +484,7 @@ class FakeRunway:
 
     def _charged(self, task: FakeTask, state: str) -> int:
         if state == "SUCCEEDED":
-            return task.estimated_credits
+            return task.estimated_credits if task.charged_credits is None else task.charged_credits
         if state == "FAILED":
             # Moderated generations are still billed; Runway's own failures are refunded.
             return task.estimated_credits if str(task.behaviour.failure_code).startswith("SAFETY") else 0
@@ -459,13 +514,15 @@ class FakeRunway:
         return hmac.new(self._signing_key, f"{task_id}:{expires}".encode(), hashlib.sha256).hexdigest()
 
     def _signed_output(self, task: FakeTask) -> str:
-        extension = "png" if task.endpoint == "text_to_image" else "mp4"
+        extension = {"text_to_image": "png", "text_to_speech": "mp3", "sound_effect": "mp3"}.get(
+            task.endpoint, "mp4"
+        )
         expires = f"{time.time() + self.output_ttl:.3f}"
         signature = self._signature(task.id, expires)
         return f"{self.base_url}/outputs/{task.id}.{extension}?exp={expires}&sig={signature}"
 
     def _output(self, path: str, query: str) -> tuple[int, str, bytes]:
-        match = re.fullmatch(r"/outputs/([0-9a-f-]{36})\.(mp4|png)", path)
+        match = re.fullmatch(r"/outputs/([0-9a-f-]{36})\.(mp4|png|mp3)", path)
         params = parse_qs(query)
         expires, signature = params.get("exp", [""])[0], params.get("sig", [""])[0]
         with self._lock:
@@ -481,6 +538,11 @@ class FakeRunway:
             )
         if match[2] == "png":
             return 200, "image/png", _png()
+        if match[2] == "mp3":
+            kind = "speech" if task.endpoint == "text_to_speech" else "sound"
+            return 200, "audio/mpeg", self._clips.audio(kind, task.audio_seconds)
+        if task.with_sound:
+            return 200, "video/mp4", self._clips.sounding_clip(task.duration, task.ratio)
         return 200, "video/mp4", self._clips.clip(task.duration, task.ratio)
 
     # Requests ------------------------------------------------------------------------------
@@ -493,17 +555,19 @@ class FakeRunway:
                     return injected
         return None
 
-    def _create(self, endpoint: str, body: dict[str, Any], spec: ModelSpec) -> FakeTask:
+    def _create(self, endpoint: str, body: dict[str, Any], spec: ModelSpec | AudioSpec) -> FakeTask:
         with self._lock:
             now = self.clock()
             self._advance(now)
             behaviour, fails = self._behaviour(str(body.get("promptText", "")), endpoint)
-            duration = int(body.get("duration") or (spec.durations[-1] if spec.durations else 0))
-            ratio = str(body["ratio"])
-            if spec.credits_per_image:
-                credits = spec.credits_per_image if ratio in _GEN4_IMAGE_720P else IMAGE_1080P_CREDITS
+            audio_seconds, charged = 0.0, None
+            if isinstance(spec, AudioSpec):
+                duration, ratio = 0, ""
+                audio_seconds, credits, charged = spec.seconds, spec.estimated_credits, spec.charged_credits
             else:
-                credits = spec.credits_per_second * duration
+                duration = int(body.get("duration") or (spec.durations[-1] if spec.durations else 0))
+                ratio = str(body["ratio"])
+                credits = _video_credits(spec, body, duration, ratio)
             task = FakeTask(
                 id=str(uuid.uuid4()),
                 endpoint=endpoint,
@@ -516,6 +580,9 @@ class FakeRunway:
                 created_epoch=self.wall_clock(),
                 duration=duration,
                 ratio=ratio,
+                audio_seconds=audio_seconds,
+                with_sound=not isinstance(spec, AudioSpec) and _makes_sound(spec, body),
+                charged_credits=charged,
             )
             self.tasks[task.id] = task
             self._fill_slots(now)
@@ -565,7 +632,9 @@ class FakeRunway:
             return 401, {}, {"error": "Invalid API key or API key is missing."}, None
         if headers.get("x-runway-version") != RUNWAY_VERSION:
             return 401, {}, {"error": f"The X-Runway-Version header must be {RUNWAY_VERSION}."}, None
-        create = re.fullmatch(r"/v1/(text_to_video|image_to_video|text_to_image)", path)
+        create = re.fullmatch(
+            r"/v1/(text_to_video|image_to_video|text_to_image|text_to_speech|sound_effect)", path
+        )
         task_path = re.fullmatch(r"/v1/tasks/([^/]+)", path)
         if create and method == "POST":
             return self._api_create(create[1], body)
@@ -584,7 +653,11 @@ class FakeRunway:
             return injected.status, extra, {"error": f"injected HTTP {injected.status}"}, None
         with self._lock:
             try:
-                spec = _validate(endpoint, body, self.base_url)
+                spec = (
+                    _validate_audio(endpoint, body)
+                    if endpoint in AUDIO_ENDPOINTS
+                    else _validate(endpoint, body, self.base_url, require_audio=self.require_veo_audio)
+                )
             except ValidationFailure as failure:
                 return failure.status, {}, {"error": failure.message}, None
             if self.daily_cap is not None and len(self.paid_creates()) >= self.daily_cap:
@@ -596,7 +669,7 @@ class FakeRunway:
         if task.behaviour.answer_status is not None:
             status = task.behaviour.answer_status
             return status, {}, {"error": f"HTTP {status} from the gateway (the task was made)"}, task.id
-        return 200, {}, {"id": task.id}, task.id
+        return 200, {}, {"id": task.id, "estimatedCost": {"credits": task.estimated_credits}}, task.id
 
     def _tier_of(self, model: str) -> TierLimits:
         return self._tier.get(model, TierLimits(self.concurrency))
@@ -612,7 +685,8 @@ class FakeRunway:
             now = self.clock()
             self._advance(now)
             charged = sum(self._charged(task, self._state(task, now)) for task in self.tasks.values())
-            models = sorted({model for spec in ENDPOINTS.values() for model in spec} | set(self._tier))
+            served = [*ENDPOINTS.values(), *AUDIO_ENDPOINTS.values()]
+            models = sorted({model for spec in served for model in spec} | set(self._tier))
             tier = {
                 model: {
                     "maxConcurrentGenerations": self._tier_of(model).max_concurrent,
@@ -645,8 +719,89 @@ class FakeRunway:
             return 200, {}, self._describe(task, now), task_id
 
 
-def _validate(endpoint: str, body: Any, own_base_url: str) -> ModelSpec:
-    """The checks the real API makes on a create, with its status codes."""
+def _makes_sound(spec: ModelSpec, body: dict[str, Any]) -> bool:
+    return spec.audio_credits_per_second is not None and body.get("audio", True) is True
+
+
+def _video_credits(spec: ModelSpec, body: dict[str, Any], duration: int, ratio: str) -> int:
+    if spec.credits_per_image:
+        return spec.credits_per_image if ratio in _GEN4_IMAGE_720P else IMAGE_1080P_CREDITS
+    if spec.audio_credits_per_second is not None and _makes_sound(spec, body):
+        return spec.audio_credits_per_second * duration
+    return spec.credits_per_second * duration
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    """What an accepted audio create makes: its length and its price."""
+
+    seconds: float
+    estimated_credits: int
+    charged_credits: int
+
+
+def _validate_audio(endpoint: str, body: Any) -> AudioSpec:
+    """The checks of `text_to_speech` and `sound_effect` creates, as the SDK's types describe them."""
+    if not isinstance(body, dict):
+        raise ValidationFailure(400, "Validation of body failed: expected a JSON object")
+    models = AUDIO_ENDPOINTS[endpoint]
+    model = body.get("model")
+    if model not in models:
+        raise ValidationFailure(
+            400, f"Validation of body failed: model must be one of {', '.join(models)}, not {model!r}"
+        )
+    unknown = sorted(set(body) - models[model])
+    if unknown:
+        raise ValidationFailure(400, f"Validation of body failed: unrecognized key(s) {', '.join(unknown)}")
+    prompt = body.get("promptText")
+    if prompt is None:
+        raise ValidationFailure(400, "Validation of body failed: promptText is required")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValidationFailure(400, "Validation of body failed: promptText must be a non-empty string")
+    units = utf16_units(prompt)
+    if units > PROMPT_LIMIT:
+        raise ValidationFailure(
+            400, f"Validation of body failed: promptText must be at most {PROMPT_LIMIT} characters"
+        )
+    if endpoint == "text_to_speech":
+        _check_voice(body.get("voice"))
+        credits = max(1, -(-units // SPEECH_CHARS_PER_CREDIT))
+        seconds = max(0.5, round(len(prompt) / SPEAKING_CHARS_PER_SECOND, 1))
+        return AudioSpec(seconds, credits, credits)
+    duration = body.get("duration", AUTO_SOUND_SECONDS)
+    low, high = SOUND_SECONDS
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or not low <= duration <= high:
+        raise ValidationFailure(
+            400, f"Validation of body failed: duration must be a number from {low:g} to {high:g} seconds"
+        )
+    if "loop" in body and not isinstance(body["loop"], bool):
+        raise ValidationFailure(400, "Validation of body failed: loop must be a boolean")
+    charged = 1 if duration <= SOUND_SHORT_SECONDS else SOUND_CREDITS_ESTIMATED
+    return AudioSpec(float(duration), SOUND_CREDITS_ESTIMATED, charged)
+
+
+def _check_voice(voice: Any) -> None:
+    if voice is None:
+        raise ValidationFailure(400, "Validation of body failed: voice is required")
+    if not isinstance(voice, dict) or set(voice) != {"type", "presetId"}:
+        raise ValidationFailure(
+            400, 'Validation of body failed: voice must be {"type": "runway-preset", "presetId": …}'
+        )
+    if voice["type"] != "runway-preset":
+        raise ValidationFailure(
+            400, f"Validation of body failed: voice.type must be 'runway-preset', not {voice['type']!r}"
+        )
+    if voice["presetId"] not in VOICE_PRESETS:
+        raise ValidationFailure(
+            400,
+            f"Validation of body failed: voice.presetId must be one of {', '.join(VOICE_PRESETS)}, "
+            f"not {voice['presetId']!r}",
+        )
+
+
+def _validate(endpoint: str, body: Any, own_base_url: str, *, require_audio: bool = True) -> ModelSpec:
+    """The checks the real API makes on a create, with its status codes (and, when
+    `require_audio`, this fake's own: a veo create must say whether it pays for sound)."""
     if not isinstance(body, dict):
         raise ValidationFailure(400, "Validation of body failed: expected a JSON object")
     model = body.get("model")
@@ -682,6 +837,14 @@ def _validate(endpoint: str, body: Any, own_base_url: str) -> ModelSpec:
     if duration is not None and (type(duration) is not int or duration not in spec.durations):
         allowed = ", ".join(map(str, spec.durations)) or "none"
         raise ValidationFailure(400, f"Validation of body failed: duration must be one of {allowed}")
+    if spec.audio_credits_per_second is not None:
+        if "audio" in body and not isinstance(body["audio"], bool):
+            raise ValidationFailure(400, "Validation of body failed: audio must be a boolean")
+        if "audio" not in body and require_audio:
+            raise ValidationFailure(
+                400,
+                f"fake Runway: {model} defaults audio to true and charges for it; send audio explicitly",
+            )
     if endpoint == "image_to_video":
         image = body.get("promptImage")
         if image is None:
@@ -735,6 +898,8 @@ class _ClipCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._clips: dict[tuple[int, str], bytes] = {}
+        self._audio: dict[tuple[str, float], bytes] = {}
+        self._sounding: dict[tuple[int, str], bytes] = {}
         self._work = tempfile.TemporaryDirectory(prefix="fake-runway-")
 
     def clip(self, duration: int, ratio: str) -> bytes:
@@ -765,6 +930,53 @@ class _ClipCache:
                 out = Path(self._work.name) / f"clip_{key[0]}_{ratio.replace(':', 'x')}.mp4"
                 self._clips[key] = media.render_animatic(scene, shot, out).read_bytes()
             return self._clips[key]
+
+    def sounding_clip(self, duration: int, ratio: str) -> bytes:
+        """The clip of `clip` with a sound track (AAC, 48 kHz stereo), as veo makes with `audio`."""
+        import subprocess
+
+        import imageio_ffmpeg
+
+        silent = self.clip(duration, ratio)
+        key = (max(1, duration), ratio)
+        with self._lock:
+            if key not in self._sounding:
+                stem = Path(self._work.name) / f"sounding_{key[0]}_{ratio.replace(':', 'x')}"
+                source, out = stem.with_suffix(".silent.mp4"), stem.with_suffix(".mp4")
+                source.write_bytes(silent)
+                noise = f"anoisesrc=d={key[0]}:c=brown:a=0.1:r=48000:seed=3"
+                command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error"]
+                command += ["-i", str(source), "-f", "lavfi", "-i", noise, "-map", "0:v:0", "-map", "1:a:0"]
+                command += ["-c:v", "copy", "-c:a", "aac", "-ac", "2", "-shortest", "-y", str(out)]
+                subprocess.run(command, check=True, capture_output=True, timeout=60)
+                self._sounding[key] = out.read_bytes()
+            return self._sounding[key]
+
+    def audio(self, kind: str, seconds: float) -> bytes:
+        """An MP3 `seconds` long: for speech a voiced tone in syllables and pauses, for sound
+        pink noise, 44.1 kHz mono at 128 kb/s (ElevenLabs' default format)."""
+        import subprocess
+
+        import imageio_ffmpeg  # type: ignore[import-untyped]
+
+        key = (kind, round(seconds, 1))
+        with self._lock:
+            if key not in self._audio:
+                length = f"{key[1]:.1f}"
+                if kind == "speech":
+                    # A 150 Hz voice with two harmonics, in 4 syllables a second, silent between words.
+                    source = (
+                        "aevalsrc='0.5*(sin(2*PI*150*t)+0.5*sin(2*PI*300*t)+0.25*sin(2*PI*450*t))"
+                        f"*(0.5-0.5*cos(2*PI*4*t))*gt(sin(2*PI*0.7*t)+0.7,0)':s=44100:d={length}"
+                    )
+                else:
+                    source = f"anoisesrc=d={length}:c=pink:a=0.2:r=44100:seed=7"
+                out = Path(self._work.name) / f"{kind}_{length}.mp3"
+                command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error"]
+                command += ["-f", "lavfi", "-i", source, "-ac", "1", "-c:a", "libmp3lame", "-b:a", "128k"]
+                subprocess.run([*command, "-y", str(out)], check=True, capture_output=True, timeout=60)
+                self._audio[key] = out.read_bytes()
+            return self._audio[key]
 
     def close(self) -> None:
         self._work.cleanup()

@@ -137,6 +137,20 @@ def bad_input(capsys: pytest.CaptureFixture[str], out: Path, *argv: str) -> str:
     return lines[0]
 
 
+def test_nine_scenes_at_one_second_polls_and_the_default_scene_timeout_are_filmed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # One execution recording every poll refused this: 9 scenes x 300 polls passed its history.
+    nine = tmp_path / "nine-rooms.fountain"
+    nine.write_text("\n".join(f"INT. ROOM {n} - DAY\n\nA clock ticks in room {n}.\n" for n in range(1, 10)))
+
+    status, manifest = run_json(capsys, str(nine), "--out", str(tmp_path / "out"))
+
+    assert status == 0, manifest
+    assert manifest["status"] == "SUCCEEDED"
+    assert [scene["status"] for scene in manifest["scenes"]] == ["SUCCEEDED"] * 9
+
+
 def test_too_many_scenes_is_refused_before_anything_runs(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -289,4 +303,4 @@ def test_ctrl_c_cancels_the_run_and_keeps_the_clips_already_made(tmp_path: Path)
         f"interrupted: video {manifest['video_id']} is CANCELLED; kept {len(kept)} of "
         f"{len(manifest['scenes'])} clips and the manifest in {folder}"
     ) in rest
-    assert "Traceback" not in rest
+    assert "Traceback" not in rest, rest

@@ -119,18 +119,62 @@ def test_a_shot_is_filmed_with_camel_case_json_and_streamed(
     assert (info.width, info.height) == (1280, 720)
 
 
-def test_veo_is_asked_for_with_its_own_ratios_and_durations(
-    fake: FakeRunway, provider: RunwayProvider
+@pytest.mark.parametrize(
+    ("model", "model_audio", "per_second"),
+    [("veo3.1_fast", False, 10), ("veo3.1_fast", True, 15), ("veo3.1", False, 20), ("veo3.1", True, 40)],
+)
+def test_veo_is_asked_for_with_its_own_ratios_durations_and_always_an_explicit_audio(
+    fake: FakeRunway, provider: RunwayProvider, model: str, model_audio: bool, per_second: int, tmp_path: Path
 ) -> None:
-    task_id = provider.submit(make_job(model="veo3.1_fast", ratio="1080:1920", duration=6))
+    job = make_job(model=model, ratio="1080:1920", duration=6).model_copy(update={"model_audio": model_audio})
+    task_id = provider.submit(job)
 
-    assert wait_for(provider, task_id)[-1].credits == 20 * 6
+    done = wait_for(provider, task_id)[-1]
+    assert done.credits == per_second * 6
+    clip = tmp_path / "veo.mp4"
+    with provider.open_output(done, job) as stream:
+        clip.write_bytes(stream.read())
+    assert media.verify_clip(clip, 6).audio_codec == ("aac" if model_audio else None)
     assert fake.paid_creates()[0].body == {
-        "model": "veo3.1_fast",
+        "model": model,
         "promptText": make_job().shot.prompt,
         "ratio": "1080:1920",
         "duration": 6,
+        "audio": model_audio,
     }
+
+
+def test_a_veo_create_without_audio_is_billed_with_sound_as_runway_does(fake: FakeRunway) -> None:
+    fake.require_veo_audio = False  # the fake as lenient as Runway: no `audio` means sound, paid for
+    client = runwayml.RunwayML(max_retries=0)
+    created = client.text_to_video.create(
+        model="veo3.1", prompt_text="a harbour", ratio="1280:720", duration=8
+    )
+
+    assert fake.snapshot(created.id)["estimatedCost"] == {"credits": 40 * 8}
+
+
+def test_the_fake_refuses_a_veo_create_that_does_not_say_whether_it_pays_for_sound(fake: FakeRunway) -> None:
+    client = runwayml.RunwayML(max_retries=0)
+    with pytest.raises(runwayml.BadRequestError) as refused:
+        client.text_to_video.create(
+            model="veo3.1_fast", prompt_text="a harbour", ratio="1280:720", duration=4
+        )
+
+    assert "send audio explicitly" in str(refused.value.body)
+    assert fake.paid_creates() == []
+
+
+def test_a_model_without_sound_of_its_own_is_never_sent_audio(
+    fake: FakeRunway, provider: RunwayProvider
+) -> None:
+    provider.submit(make_job(model="gen4.5"))
+    assert "audio" not in fake.paid_creates()[0].body
+
+    with pytest.raises(PermanentProviderError, match=r"gen4\.5 makes no sound") as refused:
+        provider.submit(make_job(model="gen4.5").model_copy(update={"model_audio": True}))
+    assert refused.value.code == "INPUT.AUDIO"
+    assert len(fake.calls) == 1
 
 
 # Validation like the real API ----------------------------------------------------------------

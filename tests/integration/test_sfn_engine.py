@@ -5,6 +5,7 @@ one child execution per item through `startExecution.sync:2`, and a child that w
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
@@ -13,7 +14,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.stepfunctions.parser.utils import TMP_THREADS
 
+from infra.local import sfn_engine
 from infra.local.sfn_engine import faithful_child_executions
 
 BOUND_SECONDS = 60
@@ -174,3 +177,45 @@ def test_without_the_stop_fixes_children_run_on_and_the_stop_is_reported_failed(
 
     assert film_status == "FAILED"
     assert children_right_after == {"video-3-s001": "RUNNING"}
+
+
+def _engine_thread_failing() -> None:
+    def fail() -> None:
+        raise RuntimeError("the mock is gone")
+
+    thread = threading.Thread(target=fail, name="WaitForTaskToken_SyncTask_test", daemon=True)
+    TMP_THREADS.append(thread)
+    try:
+        thread.start()
+        thread.join()
+    finally:
+        TMP_THREADS.remove(thread)
+
+
+def test_an_engine_thread_that_outlives_its_stack_is_quiet_one_while_it_runs_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str] = []
+    monkeypatch.setattr(
+        threading, "excepthook", sfn_engine._quiet_after_the_stack(lambda a: seen.append(str(a.exc_value)))
+    )
+
+    _engine_thread_failing()
+    assert seen == [], "after its stack, an engine thread's failure is only logged"
+    with faithful_child_executions():
+        _engine_thread_failing()
+    assert seen == ["the mock is gone"]
+
+
+def test_the_stack_installs_the_guard_in_front_of_the_hook_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    monkeypatch.setattr(threading, "excepthook", lambda a: seen.append(str(a.exc_value)))
+
+    with faithful_child_executions():
+        pass
+    _engine_thread_failing()
+    other = threading.Thread(target=lambda: 1 / 0)
+    other.start()
+    other.join()
+
+    assert seen == ["division by zero"], "only the engine's leftover thread is quieted"

@@ -83,7 +83,26 @@ def test_the_animatic_is_free_and_offline() -> None:
 
 def test_prices_are_credits_per_second() -> None:
     prices = {model_id: get_model(model_id).credits_per_second for model_id in catalog.MODELS}
-    assert prices == {"gen4.5": 12, "veo3.1": 40, "veo3.1_fast": 20, "gen4_turbo": 5, "animatic": 0}
+    assert prices == {"gen4.5": 12, "veo3.1": 20, "veo3.1_fast": 10, "gen4_turbo": 5, "animatic": 0}
+
+
+def test_veo_costs_more_with_its_own_sound_and_no_other_model_makes_any() -> None:
+    with_sound = {m.id: m.credits_for_second(audio=True) for m in catalog.MODELS.values() if m.makes_audio}
+    assert with_sound == {"veo3.1": 40, "veo3.1_fast": 15}
+
+
+def test_voice_and_sound_prices() -> None:
+    assert (catalog.SPEECH_MODEL.id, catalog.SPEECH_MODEL.endpoint) == (
+        "eleven_multilingual_v2",
+        "text_to_speech",
+    )
+    assert [catalog.SPEECH_MODEL.credits_for(text) for text in ("a", "a" * 50, "a" * 51, "😀" * 25)] == [
+        1,
+        1,
+        2,
+        1,
+    ]
+    assert (catalog.SOUND_MODEL.endpoint, catalog.SOUND_MODEL.credits_per_sound) == ("sound_effect", 2)
 
 
 def test_the_keyframe_model_is_priced_per_image_and_kept_apart() -> None:

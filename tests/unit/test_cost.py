@@ -7,7 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from script_to_film.domain.cost import Estimate, SceneEstimate, check_budget, estimate, usd
+from script_to_film.domain.audio_tasks import speech_pieces
+from script_to_film.domain.cost import (
+    Estimate,
+    SceneEstimate,
+    audio_estimate,
+    check_budget,
+    estimate,
+    sound_credits,
+    speech_credits,
+    usd,
+)
 from script_to_film.domain.director import direct
 from script_to_film.domain.errors import (
     BudgetExceededError,
@@ -15,7 +25,7 @@ from script_to_film.domain.errors import (
     InvalidOptionError,
     UnknownModelError,
 )
-from script_to_film.domain.models import Scene, Screenplay, Shot
+from script_to_film.domain.models import DialogueLine, Scene, Screenplay, Shot
 
 
 def shot(
@@ -68,11 +78,59 @@ def test_a_scene_costs_its_shots_and_each_shot_is_priced() -> None:
 
 @pytest.mark.parametrize(
     ("model", "duration", "credits", "dollars"),
-    [("veo3.1", 8, 320, 3.2), ("veo3.1", 4, 160, 1.6), ("veo3.1_fast", 6, 120, 1.2), ("gen4.5", 2, 24, 0.24)],
+    [("veo3.1", 8, 160, 1.6), ("veo3.1", 4, 80, 0.8), ("veo3.1_fast", 6, 60, 0.6), ("gen4.5", 2, 24, 0.24)],
 )
 def test_price_per_model(model: str, duration: int, credits: int, dollars: float) -> None:
     result = estimate([shot(1, duration, model)])
     assert (result.credits, result.usd) == (credits, dollars)
+
+
+@pytest.mark.parametrize(
+    ("model", "with_sound", "without"), [("veo3.1", 40 * 8, 20 * 8), ("veo3.1_fast", 15 * 8, 10 * 8)]
+)
+def test_veo_with_its_own_sound_is_priced_as_runway_prices_it(
+    model: str, with_sound: int, without: int
+) -> None:
+    assert estimate([shot(1, 8, model)], model_audio=True).credits == with_sound
+    assert estimate([shot(1, 8, model)], model_audio=False).credits == without
+
+
+def test_a_model_without_sound_of_its_own_cannot_be_asked_for_it() -> None:
+    with pytest.raises(InvalidOptionError, match=r"gen4\.5 makes no sound of its own"):
+        estimate([shot(1, 5)], model_audio=True)
+
+
+def _speaking(number: int, *lines: str) -> Scene:
+    return Scene(
+        number=number,
+        heading="INT. KITCHEN - DAY",
+        estimated_seconds=20,
+        dialogue=[DialogueLine(character="MARA", text=text) for text in lines],
+    )
+
+
+def test_a_line_costs_a_credit_per_started_fifty_characters() -> None:
+    assert speech_credits(["Hi."]) == 1
+    assert speech_credits(["x" * 50]) == 1
+    assert speech_credits(["x" * 51]) == 2
+    assert speech_credits(["x" * 50, "y" * 50]) == 2
+    assert speech_credits(["", "   "]) == 0
+
+
+def test_a_line_over_the_limit_is_priced_as_the_tasks_it_is_sent_as() -> None:
+    long_line = "The harbour was quiet that morning. " * 20 + "Nobody came. " * 30
+    pieces = speech_pieces(long_line)
+
+    assert len(pieces) == 2
+    assert speech_credits([long_line]) == sum(math.ceil(len(piece) / 50) for piece in pieces)
+
+
+def test_voices_and_one_ambience_per_scene() -> None:
+    result = audio_estimate([_speaking(1, "x" * 120, "Yes."), _speaking(2)])
+
+    assert [(s.number, s.voice_credits, s.sound_credits) for s in result.scenes] == [(1, 4, 2), (2, 0, 2)]
+    assert (result.voice_credits, result.sound_credits, result.credits, result.usd) == (4, 4, 8, 0.08)
+    assert sound_credits(3) == 6
 
 
 def test_the_animatic_is_free() -> None:
@@ -119,7 +177,7 @@ def test_an_estimate_of_directed_shots() -> None:
     result = estimate(direct(screenplay, model="veo3.1_fast"))
     # Each scene is its master shot: its one short action paragraph, the shortest clip veo makes.
     assert [(line.number, line.duration) for line in result.scenes] == [(1, 4), (2, 4)]
-    assert (result.model, result.credits, result.usd) == ("veo3.1_fast", 160, 1.6)
+    assert (result.model, result.credits, result.usd) == ("veo3.1_fast", 80, 0.8)
 
 
 def test_no_shots_cost_nothing() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from script_to_film.domain.errors import BudgetExceededError, InvalidOptionError
 from script_to_film.domain.limits import EXECUTION_TIMEOUT_SECONDS
 from script_to_film.domain.options import VideoOptions
 from script_to_film.services.submission import RunTooLongError, prepare, worst_case_seconds
@@ -75,3 +76,16 @@ def test_a_scene_of_many_shots_is_bounded_by_its_poll_budget() -> None:
     assert (
         scene_history_events(budget, SUBMITS, 40) <= 22_500 < scene_history_events(budget + 20, SUBMITS, 40)
     )
+
+
+def test_veos_own_sound_is_priced_before_the_budget_check() -> None:
+    quiet = prepare(screenplay(2), VideoOptions(provider="runway", model="veo3.1"), concurrency=2)
+    seconds = sum(shot.duration for shot in quiet.shots)
+    with_sound = VideoOptions(provider="runway", model="veo3.1", model_audio=True)
+
+    assert quiet.estimate.credits == 20 * seconds
+    assert prepare(screenplay(2), with_sound, concurrency=2).estimate.credits == 40 * seconds
+    with pytest.raises(BudgetExceededError):
+        prepare(screenplay(2), with_sound.model_copy(update={"max_budget_usd": 0.2 * seconds}), concurrency=2)
+    with pytest.raises(InvalidOptionError, match="makes no sound of its own"):
+        prepare(screenplay(2), VideoOptions(provider="runway", model_audio=True), concurrency=2)

@@ -42,7 +42,7 @@ from typing import BinaryIO
 
 from script_to_film.domain.errors import InvalidClipError, MediaError
 from script_to_film.domain.models import DialogueLine, Scene, Shot
-from script_to_film.domain.ports import ClipInfo, StitchResult
+from script_to_film.domain.ports import AudioInfo, ClipInfo, StitchResult
 
 FPS = 24
 MAX_LONG_SIDE = 1280
@@ -557,6 +557,56 @@ def verify_clip(path: Path, expected_seconds: float) -> ClipInfo:
             "the clip is cut short or corrupt: its frames do not decode to the end", stderr_tail=tail
         )
     return info
+
+
+_PROGRESS_TO_NULL = ("-progress", "pipe:1", "-f", "null", "-")
+_DECODED_US = re.compile(rb"^out_time_us=(\d+)$", re.MULTILINE)
+
+
+def verify_audio(path: Path, expected_seconds: float | None = None) -> AudioInfo:
+    """Check a speech or sound file before it counts: an audio stream ffmpeg reads, decodable to
+    the end and as long as its header says, and about `expected_seconds` long when that is known.
+    An MP3 cut short in transfer keeps the length in its header and decodes without an error, so
+    the length that counts is the one decoded. Raises `InvalidClipError` saying what is wrong."""
+    completed = _run_ffmpeg(["-i", str(path)], what=f"probing {path.name}", timeout=30, check=False)
+    stderr = completed.stderr.decode("utf-8", "replace")
+    duration = _DURATION.search(stderr)
+    audio = next((_split_top_level(spec) for kind, spec in _STREAM.findall(stderr) if kind == "Audio"), None)
+    if "Input #0" not in stderr or duration is None or audio is None:
+        raise InvalidClipError(f"not a readable audio file: {path.name}", stderr_tail=_tail(stderr))
+    hours, minutes, seconds = duration.groups()
+    header_seconds = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    decoded = _run_ffmpeg(
+        [*("-v", "error", "-xerror", "-nostats", "-i", str(path), "-map", "0:a:0"), *_PROGRESS_TO_NULL],
+        what=f"decoding {path.name}",
+        timeout=60 + 2 * header_seconds,
+        check=False,
+    )
+    times = _DECODED_US.findall(decoded.stdout)
+    length = int(times[-1]) / 1_000_000 if times else 0.0
+    tolerance = CLIP_DURATION_TOLERANCE_SECONDS + CLIP_DURATION_TOLERANCE_SHARE * header_seconds
+    if decoded.returncode != 0 or length < header_seconds - tolerance:
+        raise InvalidClipError(
+            f"the audio is cut short or corrupt: {length:.2f} s of its {header_seconds:.2f} s decode",
+            stderr_tail=_tail(decoded.stderr.decode("utf-8", "replace")),
+        )
+    if expected_seconds is not None:
+        tolerance = CLIP_DURATION_TOLERANCE_SECONDS + CLIP_DURATION_TOLERANCE_SHARE * expected_seconds
+        if abs(length - expected_seconds) > tolerance:
+            raise InvalidClipError(
+                f"the audio is {length:.2f} s long; "
+                f"{expected_seconds:g} s (± {tolerance:.2f} s) was asked for"
+            )
+    codec = _CODEC.match(audio[0])
+    rate = next((m for m in map(_SAMPLE_RATE.search, audio[1:]) if m), None)
+    layout = audio[2].split("(")[0].strip() if len(audio) > 2 else ""
+    channels = re.match(r"(\d+) channels", layout)
+    return AudioInfo(
+        duration=length,
+        codec=codec[1] if codec else audio[0],
+        sample_rate=int(rate[1]) if rate else None,
+        channels=int(channels[1]) if channels else _CHANNELS.get(layout),
+    )
 
 
 def _parse_probe(stderr: str, config_digest: str | None, name: str) -> ClipInfo:

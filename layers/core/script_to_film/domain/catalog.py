@@ -1,7 +1,8 @@
 """The model catalog: what each provider's models accept, and what they cost.
 
 Ratios, durations and prompt limits are read from the `runwayml` SDK's request types
-(`text_to_video_create_params`, `image_to_video_create_params`, `text_to_image_create_params`);
+(`text_to_video_create_params`, `image_to_video_create_params`, `text_to_image_create_params`,
+`text_to_speech_create_params`, `sound_effect_create_params`);
 a model that serves two endpoints (gen4.5) allows different ratios on each, so ratios are kept per
 endpoint. The SDK types say nothing about price: the credit figures are third-party figures
 (Runway's published API pricing as reported in November 2026), with 1 credit = US$0.01. Runway
@@ -12,6 +13,7 @@ Money is `Decimal` here and in `cost`; credits are whole numbers. Pure: no I/O.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,6 +41,8 @@ class Endpoint(StrEnum):
     TEXT_TO_VIDEO = "text_to_video"
     IMAGE_TO_VIDEO = "image_to_video"
     TEXT_TO_IMAGE = "text_to_image"
+    TEXT_TO_SPEECH = "text_to_speech"
+    SOUND_EFFECT = "sound_effect"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +64,25 @@ class VideoModel:
     durations: tuple[int, ...]
     """Every clip length (seconds) the model accepts, ascending."""
     credits_per_second: int
+    """Without sound: the price of every model, and of veo when `audio` is sent false."""
     summary: str
     prompt_limit: int = PROMPT_LIMIT
     default_ratio: str = DEFAULT_RATIO
+    audio_credits_per_second: int | None = None
+    """The price when the model makes its own sound (veo's `audio: true`); None: it makes none."""
+
+    @property
+    def makes_audio(self) -> bool:
+        """True when the model takes an `audio` parameter (and Runway defaults it to true)."""
+        return self.audio_credits_per_second is not None
+
+    def credits_for_second(self, *, audio: bool = False) -> int:
+        """Credits for one second of clip, with the model's own sound or without."""
+        if not audio:
+            return self.credits_per_second
+        if self.audio_credits_per_second is None:
+            raise InvalidOptionError(f"{self.id} makes no sound of its own")
+        return self.audio_credits_per_second
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
@@ -139,7 +159,8 @@ _VIDEO_MODELS: tuple[VideoModel, ...] = (
             EndpointSpec(Endpoint.IMAGE_TO_VIDEO, _VEO_RATIOS),
         ),
         durations=(4, 6, 8),
-        credits_per_second=40,
+        credits_per_second=20,
+        audio_credits_per_second=40,
         summary="Google Veo 3.1 through Runway: text or image to video, 4, 6 or 8 s",
     ),
     VideoModel(
@@ -150,7 +171,8 @@ _VIDEO_MODELS: tuple[VideoModel, ...] = (
             EndpointSpec(Endpoint.IMAGE_TO_VIDEO, _VEO_RATIOS),
         ),
         durations=(4, 6, 8),
-        credits_per_second=20,
+        credits_per_second=10,
+        audio_credits_per_second=15,
         summary="Google Veo 3.1 Fast through Runway: text or image to video, 4, 6 or 8 s",
     ),
     VideoModel(
@@ -206,6 +228,71 @@ IMAGE_MODELS: Mapping[str, ImageModel] = MappingProxyType(
     }
 )
 """Keyframe image models, by id: kept apart because a video shot cannot be made with them."""
+
+RUNWAY_VOICE_PRESETS: tuple[str, ...] = (
+    "Maya", "Arjun", "Serene", "Bernard", "Billy", "Mark", "Clint", "Mabel", "Chad", "Leslie",
+    "Eleanor", "Elias", "Elliot", "Grungle", "Brodie", "Sandra", "Kirk", "Kylie", "Lara", "Lisa",
+    "Malachi", "Marlene", "Martin", "Miriam", "Monster", "Paula", "Pip", "Rusty", "Ragnar", "Xylar",
+    "Maggie", "Jack", "Katie", "Noah", "James", "Rina", "Ella", "Mariah", "Frank", "Claudia",
+    "Niki", "Vincent", "Kendrick", "Myrna", "Tom", "Wanda", "Benjamin", "Kiana", "Rachel",
+)  # fmt: skip
+"""Runway's preset voices (`voice: {type: "runway-preset", presetId}`), as the SDK's literal lists them."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechModel:
+    """A text-to-speech model: one preset voice speaks one `promptText` per task, priced by length."""
+
+    id: str
+    provider: str
+    presets: tuple[str, ...]
+    characters_per_credit: int
+    summary: str
+    prompt_limit: int = PROMPT_LIMIT
+    endpoint: Endpoint = Endpoint.TEXT_TO_SPEECH
+
+    def credits_for(self, text: str) -> int:
+        """Credits for speaking `text` in one task: a credit per started block of characters
+        (counted in UTF-16 units, as the limit is), and at least one."""
+        return max(1, math.ceil(utf16_len(text) / self.characters_per_credit))
+
+
+@dataclass(frozen=True, slots=True)
+class SoundModel:
+    """A sound-effect model: a described sound of a given length, looping seamlessly if asked."""
+
+    id: str
+    provider: str
+    min_seconds: float
+    max_seconds: float
+    credits_per_sound: int
+    summary: str
+    prompt_limit: int = PROMPT_LIMIT
+    endpoint: Endpoint = Endpoint.SOUND_EFFECT
+
+
+SPEECH_MODEL = SpeechModel(
+    id="eleven_multilingual_v2",
+    provider=RUNWAY,
+    presets=RUNWAY_VOICE_PRESETS,
+    characters_per_credit=50,
+    summary="ElevenLabs Multilingual v2 through Runway: preset voices, about a credit per 50 characters",
+)
+"""Dialogue: the model whose request takes only text and a preset voice (the newer eleven_v3 and
+v4 add language, speed and continuity knobs this project does not use yet)."""
+
+SOUND_MODEL = SoundModel(
+    id="eleven_text_to_sound_v2",
+    provider=RUNWAY,
+    min_seconds=0.5,
+    max_seconds=30.0,
+    # Runway's figure is "1-2 credits" a sound; the estimate takes the higher, so a budget check
+    # never passes a film its sound then takes over the budget.
+    credits_per_sound=2,
+    summary="ElevenLabs Text to Sound v2 through Runway: ambience and effects of 0.5-30 s, 1-2 credits",
+)
+"""Ambience and effects per scene."""
+
 
 RETIRED_MODELS: Mapping[str, str] = MappingProxyType(
     {"gen3a_turbo": "Runway has retired gen3a_turbo and its API refuses it"}

@@ -1,7 +1,9 @@
 """What filming the shots will cost, per scene and in total, and the budget check made before paying.
 
 Prices come from the catalog: credits per second of clip for each video model, and per image for
-the keyframe model that image-only models (gen4_turbo) need one of per shot. They are third-party
+the keyframe model that image-only models (gen4_turbo) need one of per shot (veo's price with
+its own sound when asked for), per started 50 characters of each speech task for voices, and per
+sound for ambience (`audio_estimate`, `speech_credits`, `sound_credits`). They are third-party
 figures (Runway's published API pricing, 1 credit = US$0.01), so this is an estimate; Runway
 reports what each task really cost, and the workflow records that. Money is `Decimal` until it
 leaves this module as US dollars rounded to the cent. Pure: no I/O.
@@ -10,20 +12,23 @@ leaves this module as US dollars rounded to the cent. Pure: no I/O.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, Field
 
+from script_to_film.domain.audio_tasks import speech_pieces
 from script_to_film.domain.catalog import (
     DEFAULT_MODEL,
+    SOUND_MODEL,
+    SPEECH_MODEL,
     USD_PER_CREDIT,
     VideoModel,
     get_image_model,
     get_model,
 )
 from script_to_film.domain.errors import BudgetExceededError, InvalidOptionError
-from script_to_film.domain.models import Shot
+from script_to_film.domain.models import Scene, Shot
 
 CENT = Decimal("0.01")
 
@@ -69,10 +74,13 @@ def _keyframe_credits(model: VideoModel, ratio: str, keyframe: bool) -> Decimal:
     return Decimal(get_image_model().credits_for(ratio)) if needed else Decimal(0)
 
 
-def estimate(shots: Sequence[Shot], *, model: str | None = None, keyframe: bool = False) -> Estimate:
+def estimate(
+    shots: Sequence[Shot], *, model: str | None = None, keyframe: bool = False, model_audio: bool = False
+) -> Estimate:
     """The cost of generating `shots`, all of one model (`model` names it when there are none),
     per shot, per scene (in the order the shots come) and in total, with a keyframe image per
-    shot when the model needs one or `keyframe` asks for one.
+    shot when the model needs one or `keyframe` asks for one, and at the model's price with its
+    own sound when `model_audio` asks for it (veo's `audio: true`).
 
     Raises UnknownModelError for a model not in the catalog, and InvalidOptionError when the
     shots mix models or ask for a clip length their model does not make.
@@ -91,7 +99,7 @@ def estimate(shots: Sequence[Shot], *, model: str | None = None, keyframe: bool 
                 f"not {shot.duration}"
             )
         image = _keyframe_credits(chosen, shot.ratio, keyframe)
-        credits = Decimal(chosen.credits_per_second) * shot.duration + image
+        credits = Decimal(chosen.credits_for_second(audio=model_audio)) * shot.duration + image
         total += credits
         lines, scene_credits, scene_images = scenes.get(shot.scene, ([], Decimal(0), Decimal(0)))
         lines.append(ShotEstimate(number=shot.number, duration=shot.duration, credits=_number(credits)))
@@ -114,6 +122,60 @@ def estimate(shots: Sequence[Shot], *, model: str | None = None, keyframe: bool 
             )
             for number, (lines, credits, images) in scenes.items()
         ],
+    )
+
+
+# Voices and sound ---------------------------------------------------------------------------------
+
+
+class SceneAudioEstimate(BaseModel):
+    number: int = Field(description="The scene number (1-based)")
+    voice_credits: int = Field(description="Credits to speak the scene's dialogue, a task per piece")
+    sound_credits: int = Field(description="Credits for the scene's ambience")
+    usd: float
+
+
+class AudioEstimate(BaseModel):
+    """What the voices and ambience of a film cost on Runway, per scene and in total."""
+
+    voice_credits: int
+    sound_credits: int
+    credits: int
+    usd: float
+    scenes: list[SceneAudioEstimate] = Field(default_factory=list)
+
+
+def speech_credits(lines: Iterable[str]) -> int:
+    """Credits to speak `lines` (the words of each line of dialogue): each is sent as the speech
+    tasks `audio_tasks.speech_pieces` makes of it, and each task is priced on its own."""
+    return sum(SPEECH_MODEL.credits_for(piece) for line in lines for piece in speech_pieces(line))
+
+
+def sound_credits(sounds: int = 1) -> int:
+    """Credits for `sounds` sound-effect tasks (one ambience loop per scene), at Runway's higher figure."""
+    return SOUND_MODEL.credits_per_sound * sounds
+
+
+def audio_estimate(scenes: Sequence[Scene]) -> AudioEstimate:
+    """Voices for every line of `scenes` and one ambience per scene."""
+    lines = []
+    for scene in scenes:
+        voice = speech_credits(line.text for line in scene.dialogue)
+        sound = sound_credits(1)
+        lines.append(
+            SceneAudioEstimate(
+                number=scene.number, voice_credits=voice, sound_credits=sound, usd=float(usd(voice + sound))
+            )
+        )
+    voice_total = sum(line.voice_credits for line in lines)
+    sound_total = sum(line.sound_credits for line in lines)
+    total = voice_total + sound_total
+    return AudioEstimate(
+        voice_credits=voice_total,
+        sound_credits=sound_total,
+        credits=total,
+        usd=float(usd(total)),
+        scenes=lines,
     )
 
 

@@ -177,6 +177,8 @@ class SceneJob(BaseModel):
     """Every shot of the scene, in order: the scene's clip is them joined."""
     keyframe: bool = False
     """Generate a keyframe image first and animate it (image_to_video) instead of text_to_video."""
+    model_audio: bool = False
+    """Have a model that makes its own sound (veo) make it, instead of the film's own voices."""
 
     @property
     def shot_count(self) -> int:

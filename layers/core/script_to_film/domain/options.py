@@ -45,6 +45,11 @@ class VideoOptions(BaseModel):
         default=False,
         description="animate a generated keyframe image (image_to_video) instead of text_to_video",
     )
+    model_audio: bool = Field(
+        default=False,
+        description="let a model that makes its own sound (veo3.1, veo3.1_fast) make it, at its higher "
+        "price; otherwise it is asked for none",
+    )
     fps: int | None = Field(
         default=None, description="frame rate asked for; recorded, as providers render at their own rate"
     )

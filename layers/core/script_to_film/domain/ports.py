@@ -2,9 +2,10 @@
 
 The adapters (`script_to_film.adapters`) implement these structurally, without subclassing them,
 and so can a test's fake. Providers: submit a shot, poll its task, cancel it, read the finished
-clip, and optionally say what the account allows (`AccountReporter`); the Step Functions Wait
-loop is the poller, so a provider never sleeps or waits for a task itself. Media: ffmpeg, and
-what it says about a clip (`ClipInfo`) and a stitched film (`StitchResult`). The screenwriter:
+clip, and optionally say what the account allows (`AccountReporter`) and make voices and sound
+(`AudioProvider`, through the same tasks); the Step Functions Wait loop is the poller, so a
+provider never sleeps or waits for a task itself. Media: ffmpeg, and what it says about a clip
+(`ClipInfo`), an audio file (`AudioInfo`) and a stitched film (`StitchResult`). The screenwriter:
 Claude. Storage: one repository per aggregate of the table (scripts, videos, claims, batches),
 the bucket's objects, and the executions. A `Backend` gathers them all; `Providers`, `Media` and
 `Screenwriter` are satisfied by the adapters' modules themselves, so a test that patches a
@@ -21,6 +22,7 @@ from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from script_to_film.domain.audio_tasks import SoundRequest, SpeechRequest
 from script_to_film.domain.limits import PRESIGNED_URL_MAX_SECONDS
 from script_to_film.domain.models import (
     BatchItemRecord,
@@ -113,6 +115,28 @@ class VideoProvider(Protocol):
         ...
 
 
+class AudioProvider(Protocol):
+    """Voices and sound made by a provider's tasks, submitted and polled like a shot's video."""
+
+    name: str
+
+    def submit_speech(self, request: SpeechRequest) -> str:
+        """Start speaking `request.text` in `request.voice`; the provider's task id."""
+        ...
+
+    def submit_sound(self, request: SoundRequest) -> str:
+        """Start making the described sound; the provider's task id."""
+        ...
+
+    def status(self, task_id: str) -> ProviderTask: ...
+
+    def cancel(self, task_id: str) -> None: ...
+
+    def open_audio(self, task: ProviderTask) -> AbstractContextManager[BinaryIO]:
+        """A readable stream of the finished audio file, for streaming into S3."""
+        ...
+
+
 @runtime_checkable
 class AccountReporter(Protocol):
     """A provider that can say what its account allows: optional, so a provider without it still
@@ -172,6 +196,17 @@ class ClipInfo(BaseModel):
         return f"{video}|{audio}"
 
 
+class AudioInfo(BaseModel):
+    """What `ffmpeg -i` says about a file's first audio stream."""
+
+    model_config = ConfigDict(frozen=True)
+
+    duration: float
+    codec: str
+    sample_rate: int | None = None
+    channels: int | None = None
+
+
 class StitchResult(BaseModel):
     """A stitched film and how it was made."""
 
@@ -198,6 +233,11 @@ class Media(Protocol):
 
     def verify_clip(self, path: Path, expected_seconds: float) -> ClipInfo:
         """The clip's facts; InvalidClipError for one that cannot count."""
+        ...
+
+    def verify_audio(self, path: Path, expected_seconds: float | None = None) -> AudioInfo:
+        """The audio's facts; InvalidClipError for a file that is no whole audio (of about
+        `expected_seconds`, when given)."""
         ...
 
     def probe(self, path: Path) -> ClipInfo:

@@ -185,6 +185,10 @@ class VideoCreate(_Request):
     keyframe: bool = Field(
         default=False, description="Animate a generated keyframe image instead of generating from text"
     )
+    model_audio: bool = Field(
+        default=False,
+        description="Let a model that makes its own sound (veo3.1, veo3.1_fast) make it, at its higher price",
+    )
     length: str = Field(
         default="full",
         max_length=5,

@@ -121,9 +121,11 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
         max_shots=options.max_shots,
     )
     selected = _select(full, options.scenes)
-    if options.keyframe:
-        # Each shot's keyframe image is paid for too: the budget check must see it.
-        selected = selected.model_copy(update={"estimate": cost.estimate(selected.shots, keyframe=True)})
+    if options.keyframe or options.model_audio:
+        # Each shot's keyframe image is paid for too, and so is a model's own sound: the budget
+        # check must see them.
+        repriced = cost.estimate(selected.shots, keyframe=options.keyframe, model_audio=options.model_audio)
+        selected = selected.model_copy(update={"estimate": repriced})
     poll_seconds = options.poll_interval
     polls = max_polls(poll_seconds, options.scene_timeout_seconds)
     limit = max_scenes()
@@ -354,7 +356,12 @@ def create_video(
     )
     jobs = [
         SceneJob(
-            video_id=video_id, scene=scenes_by_number[number], shot=shots[0], shots=shots, keyframe=keyframe
+            video_id=video_id,
+            scene=scenes_by_number[number],
+            shot=shots[0],
+            shots=shots,
+            keyframe=keyframe,
+            model_audio=options.model_audio,
         )
         for number, shots in by_scene.items()
     ]

@@ -143,6 +143,7 @@ def start(backend: Backend, request: VideoCreate, *, video_id: str | None = None
         scene_timeout_seconds=request.scene_timeout_seconds,
         max_budget_usd=request.max_budget_usd,
         keyframe=request.keyframe,
+        model_audio=request.model_audio,
         fps=request.fps,
         length=request.length,
         max_shots=request.max_shots,

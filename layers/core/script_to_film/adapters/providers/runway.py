@@ -31,6 +31,14 @@ follows the same rules under its once-only claim, which only a transient answer 
 Status reads are idempotent: the SDK may retry them once, and 5xx, 429 and connection errors
 are transient. A task Runway no longer knows (404) was cancelled or deleted: CANCELLED.
 
+Voices and sound are tasks like a shot's video, created with the same classification and polled,
+cancelled and read through the same `status`, `cancel` and output code: `submit_speech` sends a
+line (within `eleven_multilingual_v2`'s 1000 UTF-16 units; `audio_tasks.speech_requests` splits a
+longer one at sentence ends) to `text_to_speech` in a preset voice, `submit_sound` a described
+sound of 0.5-30 s, looped for ambience, to `sound_effect`; `open_audio` streams the result
+(`audio/*`). Models that make their own sound (veo3.1, veo3.1_fast) always get `audio` sent, true
+only when the job asks for the model's sound: Runway's default is true, at twice the price.
+
 The account (`account`, for the film's preflight) is one idempotent `GET /v1/organization`
 through the reader client, classified like a status read and kept for `ACCOUNT_CACHE_SECONDS`:
 Runway keys its tier limits and daily usage by the model ids the catalog uses, so one answer
@@ -59,8 +67,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from script_to_film.adapters import secrets
-from script_to_film.adapters.download import DropQueryStrings
+from script_to_film.adapters.download import DownloadPolicy, DropQueryStrings
 from script_to_film.domain import catalog
+from script_to_film.domain.audio_tasks import SoundRequest, SpeechRequest
 from script_to_film.domain.catalog import Endpoint, VideoModel
 from script_to_film.domain.errors import (
     InvalidInputError,
@@ -91,6 +100,11 @@ backoff fit in CheckScene's 30-second Task timeout."""
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 DETAIL_LIMIT = 300
+
+AUDIO_CONTENT_TYPES = frozenset({"audio/*", "application/octet-stream", "binary/octet-stream"})
+"""Runway serves speech and sound as `audio/mpeg`; a CDN may call any file generic binary."""
+AUDIO_MAX_BYTES = 64 * 1024 * 1024
+"""30 s of sound or a 1000-character line is well under a megabyte as MP3, even as WAV."""
 
 ACCOUNT_CACHE_SECONDS = 60.0
 """How long one account answer is used: a film's preflight asks once for all its models, and
@@ -144,8 +158,43 @@ def video_request(job: SceneJob) -> CreateRequest:
             f"{model.id} makes clips of {allowed} seconds, not {shot.duration}", code="INPUT.DURATION"
         )
     _check_prompt(shot.prompt, model.prompt_limit)
-    params = {"model": model.id, "prompt_text": shot.prompt, "ratio": shot.ratio, "duration": shot.duration}
+    params: dict[str, Any] = {
+        "model": model.id,
+        "prompt_text": shot.prompt,
+        "ratio": shot.ratio,
+        "duration": shot.duration,
+    }
+    if model.makes_audio:
+        # Left out, Runway makes the sound and charges for it: the choice is always sent.
+        params["audio"] = job.model_audio
+    elif job.model_audio:
+        raise PermanentProviderError(f"{model.id} makes no sound of its own", code="INPUT.AUDIO")
     return CreateRequest(endpoint, params)
+
+
+def speech_request(request: SpeechRequest) -> CreateRequest:
+    """The `text_to_speech` call speaking `request.text` in the preset voice `request.voice`."""
+    model = catalog.SPEECH_MODEL
+    _check_prompt(request.text, model.prompt_limit)
+    if request.voice not in model.presets:
+        raise PermanentProviderError(
+            f"{request.voice!r} is not one of Runway's preset voices", code="INPUT.VOICE"
+        )
+    voice = {"type": "runway-preset", "preset_id": request.voice}
+    return CreateRequest(model.endpoint, {"model": model.id, "prompt_text": request.text, "voice": voice})
+
+
+def sound_request(request: SoundRequest) -> CreateRequest:
+    """The `sound_effect` call for the described sound, of its length, looping if asked."""
+    model = catalog.SOUND_MODEL
+    _check_prompt(request.prompt, model.prompt_limit)
+    params = {
+        "model": model.id,
+        "prompt_text": request.prompt,
+        "duration": request.duration,
+        "loop": request.loop,
+    }
+    return CreateRequest(model.endpoint, params)
 
 
 def keyframe_request(job: SceneJob) -> CreateRequest:
@@ -193,7 +242,7 @@ def _video_model(job: SceneJob) -> VideoModel:
 
 def _check_prompt(prompt: str, limit: int) -> None:
     if not prompt.strip():
-        raise PermanentProviderError("the shot has an empty prompt", code="INPUT.PROMPT")
+        raise PermanentProviderError("the prompt is empty", code="INPUT.PROMPT")
     units = catalog.utf16_len(prompt)
     if units > limit:
         raise PermanentProviderError(
@@ -547,12 +596,8 @@ class RunwayProvider:
         creator = self._client_pair()[1]
         what = f"{request.endpoint} {request.params.get('model')}"
         try:
-            if request.endpoint is Endpoint.TEXT_TO_VIDEO:
-                created: Any = creator.text_to_video.create(**request.params)
-            elif request.endpoint is Endpoint.IMAGE_TO_VIDEO:
-                created = creator.image_to_video.create(**request.params)
-            else:
-                created = creator.text_to_image.create(**request.params)
+            # Each endpoint is the SDK resource of the same name (client.text_to_speech, …).
+            created: Any = getattr(creator, request.endpoint.value).create(**request.params)
         except runwayml.APIError as error:
             failure = create_error(error, what)
             self._forget_key(failure)
@@ -605,6 +650,14 @@ class RunwayProvider:
         return video.model_copy(
             update={"progress": round(progress, 3) if progress is not None else None, "credits": credits}
         )
+
+    def submit_speech(self, request: SpeechRequest) -> str:
+        """Create the task speaking one piece of a line; its id (polled with `status`)."""
+        return self._create(speech_request(request))
+
+    def submit_sound(self, request: SoundRequest) -> str:
+        """Create the task making one sound (a scene's ambience loop); its id."""
+        return self._create(sound_request(request))
 
     def _keyframe_status(self, keyframe: KeyframeTask) -> ProviderTask:
         task_id = str(keyframe)
@@ -692,20 +745,37 @@ class RunwayProvider:
     @contextmanager
     def open_output(self, task: ProviderTask, job: SceneJob) -> Iterator[BinaryIO]:
         """The finished clip as a stream, from a URL read from Runway just now (they expire)."""
-        from script_to_film.adapters.download import open_download
-
         keyframe = KeyframeTask.parse(task.id)
         video_task = task.id if keyframe is None else keyframe.video_task
         if video_task is None:
             raise PermanentProviderError(f"task {task.id} has made its keyframe but no video yet")
-        response = self._retrieve(video_task)
+        with self._open_task_output(task.id, video_task, None) as stream:
+            yield stream
+
+    @contextmanager
+    def open_audio(self, task: ProviderTask) -> Iterator[BinaryIO]:
+        """The finished speech or sound as a stream (Runway serves MP3), from a fresh URL."""
+        policy = DownloadPolicy.from_env()
+        policy = policy.model_copy(
+            update={"content_types": AUDIO_CONTENT_TYPES, "max_bytes": AUDIO_MAX_BYTES}
+        )
+        with self._open_task_output(task.id, task.id, policy) as stream:
+            yield stream
+
+    @contextmanager
+    def _open_task_output(
+        self, shown_id: str, runway_task: str, policy: DownloadPolicy | None
+    ) -> Iterator[BinaryIO]:
+        from script_to_film.adapters.download import open_download
+
+        response = self._retrieve(runway_task)
         if response is None:
-            raise PermanentProviderError(f"Runway no longer has task {video_task}", code="NOT_FOUND")
-        current = task_from_response(task.id, response)
+            raise PermanentProviderError(f"Runway no longer has task {runway_task}", code="NOT_FOUND")
+        current = task_from_response(shown_id, response)
         if current.state is not TaskState.SUCCEEDED:
-            raise PermanentProviderError(f"task {video_task} is {current.state.value}, not SUCCEEDED")
+            raise PermanentProviderError(f"task {runway_task} is {current.state.value}, not SUCCEEDED")
         url = _first_output(response)
         if url is None:
-            raise NoOutputError(f"task {video_task} SUCCEEDED without an output", code="NO_OUTPUT")
-        with open_download(url) as stream:
+            raise NoOutputError(f"task {runway_task} SUCCEEDED without an output", code="NO_OUTPUT")
+        with open_download(url, policy) as stream:
             yield stream
