@@ -107,6 +107,13 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scenes", type=_scene_list, help="only these scenes, e.g. 1,3,5-7")
     _add_cut_options(run)
     run.add_argument("--max-budget-usd", type=float, help="refuse to start when the estimate is over this")
+    run.add_argument(
+        "--voice",
+        type=_voice,
+        action="append",
+        metavar="NAME=VOICE",
+        help="a character's voice, e.g. MARA=en-f-2 or MARA=Maya (repeatable; default: from the screenplay)",
+    )
     run.add_argument("--json", action="store_true", help="print the manifest as JSON")
     run.set_defaults(command=run_command)
 
@@ -190,6 +197,21 @@ def output_folder(text: str) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{text}: cannot write there (permission denied on {existing})")
     return path
+
+
+def _voice(text: str) -> tuple[str, str]:
+    """`MARA=en-f-2` → ("MARA", "en-f-2"), the voice checked against the catalogue."""
+    from script_to_film.domain import casting
+    from script_to_film.domain.errors import InvalidOptionError
+
+    name, equals, voice = (part.strip() for part in text.partition("="))
+    if not equals or not name or not voice:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VOICE, e.g. MARA=en-f-2")
+    try:
+        casting.voice(voice)
+    except InvalidOptionError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return name, voice
 
 
 def _scene_list(text: str) -> list[int]:

@@ -39,6 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
         max_budget_usd=args.max_budget_usd,
         length=str(args.length),
         max_shots=args.max_shots,
+        voices=dict(args.voice) if args.voice else None,
     )
     source = read_input_file(args.file)
     prepare(source, options)  # bad input is refused here, before the stack starts or anything is made

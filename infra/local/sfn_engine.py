@@ -1,4 +1,4 @@
-"""Three fixes to moto 5.2.5's Step Functions engine, and one guard, so that the film's scenes run as child
+"""Four fixes to moto 5.2.5's Step Functions engine, and one guard, so that the film's scenes run as child
 executions (`startExecution.sync:2`) as they do on AWS. Applied by `faithful_child_executions`
 for as long as its `with` block lasts, beside the Lambda dispatch, and pinned by tests
 (`tests/integration/test_sfn_engine.py`), each of which fails without its fix.
@@ -15,6 +15,12 @@ for as long as its `with` block lasts, beside the Lambda dispatch, and pinned by
 3. **A stop is ABORTED.** A stop during a Map ended the execution FAILED (`States.Runtime`),
    because the Map's failure after the stop overwrote the stopped state; a stopped program now
    stays stopped, and the execution ends ABORTED as on AWS.
+4. **A stop right after the start.** moto builds an execution's environment on the thread that
+   runs it, so a StopExecution that arrives before that thread has begun fails inside moto
+   (`AttributeError: 'NoneType' object has no attribute 'set_stop'`) and the execution runs on:
+   a cancel landing just as a scene's execution started did not stop it. Such a stop now waits
+   (a few milliseconds; at most `STOP_WAITS_FOR_START_SECONDS`) until the program runs, then
+   stops it, and the execution ends ABORTED.
 
 And a guard: the engine runs each execution on daemon threads that no stop joins. One of a
 stopped execution can wake after its local stack has closed, call into a mock that is gone, and
@@ -29,6 +35,7 @@ import datetime
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -43,6 +50,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.utils import TMP_THREADS, camel_to_snake_case
 
 MOTO_VERSION: Final = "5.2.5"
@@ -57,7 +65,10 @@ _ORIGINALS: Final = {
     "_from_boto_response_value": StateTaskService.__dict__["_from_boto_response_value"],
     "_eval_integration_pattern": StateTaskServiceSfn._eval_integration_pattern,
     "set_error": Environment.set_error,
+    "stop": ExecutionWorker.stop,
 }
+
+STOP_WAITS_FOR_START_SECONDS: Final = 5.0
 
 
 @functools.cache
@@ -139,6 +150,17 @@ def _set_error_unless_stopped(self: Environment, error: Any) -> None:
     _ORIGINALS["set_error"](self, error)
 
 
+def _stop_once_running(
+    self: ExecutionWorker, stop_date: datetime.datetime, error: str | None, cause: str | None
+) -> None:
+    # The program's state is set on the execution's own thread, a moment after it begins; that
+    # thread needs nothing from the caller, so waiting here cannot deadlock.
+    deadline = time.monotonic() + STOP_WAITS_FOR_START_SECONDS
+    while (self.env is None or self.env.program_state() is None) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    _ORIGINALS["stop"](self, stop_date=stop_date, error=error, cause=cause)
+
+
 def _applied() -> bool:
     return StateTaskServiceSfn._normalise_parameters is not _ORIGINALS["_normalise_parameters"]
 
@@ -166,7 +188,7 @@ def _guard_leftover_threads() -> None:
 
 @contextmanager
 def faithful_child_executions() -> Iterator[None]:
-    """Apply the three fixes until the block ends. One at a time in a process."""
+    """Apply the four fixes until the block ends. One at a time in a process."""
     if moto.__version__ != MOTO_VERSION:
         raise RuntimeError(f"these fixes are for moto {MOTO_VERSION}, not {moto.__version__}: check them")
     with _patch_lock:
@@ -178,6 +200,7 @@ def faithful_child_executions() -> Iterator[None]:
         StateTaskServiceSfn._from_boto_response_value = staticmethod(_from_boto_response_value)  # type: ignore[method-assign, assignment]
         StateTaskServiceSfn._eval_integration_pattern = _eval_integration_pattern  # type: ignore[method-assign, assignment]
         Environment.set_error = _set_error_unless_stopped  # type: ignore[method-assign]
+        ExecutionWorker.stop = _stop_once_running  # type: ignore[method-assign]
     try:
         yield
     finally:
@@ -187,3 +210,4 @@ def faithful_child_executions() -> Iterator[None]:
             del StateTaskServiceSfn._from_boto_response_value  # the base class's again
             StateTaskServiceSfn._eval_integration_pattern = _ORIGINALS["_eval_integration_pattern"]  # type: ignore[method-assign]
             Environment.set_error = _ORIGINALS["set_error"]  # type: ignore[method-assign]
+            ExecutionWorker.stop = _ORIGINALS["stop"]  # type: ignore[method-assign]

@@ -20,11 +20,21 @@ SOURCES = {
     "functions": "functions",
     "infra": "infra",
 }
+NOTO_SCRIPTS = (
+    "Bengali", "Devanagari", "Ethiopic", "Gujarati", "Gurmukhi", "Kannada", "Khmer", "Lao",
+    "Malayalam", "Myanmar", "Sinhala", "Tamil", "Telugu", "Thai",
+)  # fmt: skip
 DATA = {
     "script_to_film/py.typed",
     "script_to_film/adapters/fonts/DejaVuSans.ttf",
     "script_to_film/adapters/fonts/DejaVuSans-Bold.ttf",
     "script_to_film/adapters/fonts/LICENSE-DejaVu.txt",
+    "script_to_film/adapters/fonts/DroidSansFallbackFull.ttf",
+    "script_to_film/adapters/fonts/LICENSE-DroidSansFallback.txt",
+    "script_to_film/adapters/fonts/NanumSquareR.ttf",
+    "script_to_film/adapters/fonts/LICENSE-Nanum.txt",
+    "script_to_film/adapters/fonts/LICENSE-Noto.txt",
+    *(f"script_to_film/adapters/fonts/NotoSans{script}-Regular.ttf" for script in NOTO_SCRIPTS),
     "infra/statemachine/film.asl.json",
     "infra/statemachine/scene.asl.json",
 }
@@ -105,7 +115,15 @@ def test_the_installed_wheel_finds_its_fonts_and_the_state_machine(
     assert result.returncode == 0, result.stderr
     location, fonts, asl, cli = result.stdout.splitlines()
     assert location.startswith(str(site)) and cli.startswith(str(site))
-    assert fonts == "['DejaVuSans-Bold.ttf', 'DejaVuSans.ttf']"
+    noto = [f"NotoSans{script}-Regular.ttf" for script in NOTO_SCRIPTS]
+    expected = [
+        "DejaVuSans-Bold.ttf",
+        "DejaVuSans.ttf",
+        "DroidSansFallbackFull.ttf",
+        "NanumSquareR.ttf",
+        *noto,
+    ]
+    assert fonts == str(expected)
     assert asl == f"True {site / 'infra' / 'statemachine' / 'film.asl.json'}"
 
 

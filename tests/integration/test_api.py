@@ -31,6 +31,9 @@ from script_to_film.domain.models import ScriptStatus
 from script_to_film.services import videos
 from tests.fakes.scripted_provider import ScriptedProvider
 
+CARDS = media.TITLE_CARD_SECONDS + media.END_CARD_SECONDS
+"""An animatic film opens on a title card and closes on an end card."""
+
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events" / "api"
 TRAIN_STATION = (REPO / "events" / "scripts" / "train-station.fountain").read_text(encoding="utf-8")
@@ -517,7 +520,7 @@ def test_a_film_is_made_end_to_end_and_its_url_downloads(stack: LocalStack, tmp_
     assert film.status_code == 200
     (tmp_path / "film.mp4").write_bytes(film.content)
     clip = media.probe(tmp_path / "film.mp4")
-    assert clip.duration == pytest.approx(sum(s["duration_seconds"] for s in done["scenes"]), abs=0.5)
+    assert clip.duration == pytest.approx(CARDS + sum(s["duration_seconds"] for s in done["scenes"]), abs=0.5)
     assert (clip.width, clip.height) == (1280, 720)
 
     again = call("POST", f"/videos/{video['id']}/cancel")
@@ -558,6 +561,8 @@ def test_a_resolution_and_frame_rate_are_recorded(stack: LocalStack) -> None:
         ({"scenes": [3]}, 422, "invalid_input"),
         ({"scenes": []}, 422, "invalid_request"),
         ({"max_budget_usd": -1}, 422, "invalid_request"),
+        ({"voices": {"MARA": "robot-9"}}, 422, "invalid_request"),
+        ({"voices": {"NOBODY": "en-f-1"}}, 422, "invalid_option"),
         ({"provider": "runway", "model": "gen4.5", "max_budget_usd": 0.5}, 422, "budget_exceeded"),
         ({"poll_seconds": 1, "scene_timeout_seconds": 86_400}, 422, "too_many_polls"),
         ({"poll_seconds": 0}, 422, "invalid_request"),

@@ -16,6 +16,9 @@ from tests.fakes.scripted_provider import ScriptedProvider
 
 from .test_batch import RefusingProvider
 
+CARDS = media.TITLE_CARD_SECONDS + media.END_CARD_SECONDS
+"""An animatic film opens on a title card and closes on an end card."""
+
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 LIGHTHOUSE = EVENTS / "scripts" / "lighthouse.fountain"
 TRAIN_STATION = EVENTS / "scripts" / "train-station.fountain"
@@ -59,7 +62,9 @@ def test_two_screenplays_become_two_films_exported_with_their_summaries(
         manifest = json.loads((folder / "manifest.json").read_text())
         assert manifest["status"] == "SUCCEEDED"
         film = media.probe(folder / "film.mp4")
-        assert film.duration == pytest.approx(sum(s["duration_seconds"] for s in manifest["scenes"]), abs=0.5)
+        assert film.duration == pytest.approx(
+            CARDS + sum(s["duration_seconds"] for s in manifest["scenes"]), abs=0.5
+        )
         exported = tmp_path / summary["batch_id"]
         assert json.loads((exported / "summary.json").read_text()) == summary
         record = json.loads((exported / "batch.json").read_text())

@@ -21,6 +21,9 @@ from script_to_film.domain.limits import MAX_SCENES
 from stf.cli import main
 from tests.fakes.scripted_provider import ScriptedProvider
 
+CARDS = media.TITLE_CARD_SECONDS + media.END_CARD_SECONDS
+"""An animatic film opens on a title card and closes on an end card."""
+
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"
 LIGHTHOUSE = REPO / "events" / "scripts" / "lighthouse.fountain"
@@ -87,7 +90,9 @@ def test_run_makes_the_film_and_prints_the_manifest(
         assert clip.duration == pytest.approx(scene["duration_seconds"], abs=0.1)
         assert (clip.width, clip.height) == (1280, 720)
     film = media.probe(folder / "film.mp4")
-    assert film.duration == pytest.approx(sum(s["duration_seconds"] for s in manifest["scenes"]), abs=0.5)
+    assert film.duration == pytest.approx(
+        CARDS + sum(s["duration_seconds"] for s in manifest["scenes"]), abs=0.5
+    )
     assert manifest["cost"] == {"estimated_usd": 0.0, "credits": 0}
 
 

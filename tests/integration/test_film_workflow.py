@@ -25,6 +25,9 @@ from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE
 from tests.fakes.faults import fail_when
 from tests.fakes.scripted_provider import ScriptedProvider
 
+CARDS = media.TITLE_CARD_SECONDS + media.END_CARD_SECONDS
+"""An animatic film opens on a title card and closes on an end card."""
+
 SCREENPLAY = """Title: Four Rooms
 
 EXT. HARBOUR - DAWN
@@ -89,7 +92,9 @@ def test_every_scene_succeeds_and_the_film_is_stitched(stack: LocalStack, tmp_pa
 
     folder = stack.export(video, tmp_path)
     film = media.probe(folder / "film.mp4")
-    assert film.duration == pytest.approx(sum(scene.duration_seconds for scene in video.scenes), abs=0.5)
+    assert film.duration == pytest.approx(
+        CARDS + sum(scene.duration_seconds for scene in video.scenes), abs=0.5
+    )
     assert json.loads((folder / "manifest.json").read_text())["video_id"] == video.id
 
 

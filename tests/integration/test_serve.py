@@ -30,6 +30,9 @@ from infra.local.stack import WRITER_FUNCTION
 from script_to_film.adapters import media
 from script_to_film.domain.errors import InvalidInputError
 
+CARDS = media.TITLE_CARD_SECONDS + media.END_CARD_SECONDS
+"""An animatic film opens on a title card and closes on an end card."""
+
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"
 CURL = shutil.which("curl")
@@ -106,7 +109,9 @@ def test_a_client_makes_a_film_over_http(served: LocalApi, tmp_path: Path) -> No
     assert download(video["film_url"], film) == 200
     clip = media.probe(film)
     assert clip.video_codec == "h264"
-    assert clip.duration == pytest.approx(sum(s["duration_seconds"] for s in video["scenes"]), abs=0.5)
+    assert clip.duration == pytest.approx(
+        CARDS + sum(s["duration_seconds"] for s in video["scenes"]), abs=0.5
+    )
     first_clip = tmp_path / "scene_001.mp4"
     assert download(video["scenes"][0]["clip_url"], first_clip) == 200
     assert media.probe(first_clip).duration == pytest.approx(video["scenes"][0]["duration_seconds"], abs=0.2)

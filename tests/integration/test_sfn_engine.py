@@ -9,11 +9,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from infra.local import sfn_engine
@@ -177,6 +178,54 @@ def test_without_the_stop_fixes_children_run_on_and_the_stop_is_reported_failed(
 
     assert film_status == "FAILED"
     assert children_right_after == {"video-3-s001": "RUNNING"}
+
+
+class _HeldThread(threading.Thread):
+    """An execution's thread that begins only when the test lets it."""
+
+    held: ClassVar[list[_HeldThread]] = []
+
+    def start(self) -> None:
+        _HeldThread.held.append(self)
+
+    def release(self) -> None:
+        threading.Thread.start(self)
+
+
+def test_a_stop_before_the_execution_thread_begins_ends_it_aborted_only_with_the_fix(
+    machines: tuple[Machines, bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sfn, fixed = machines
+    monkeypatch.setattr(execution_worker, "Thread", _HeldThread)
+    _HeldThread.held.clear()
+    arn = sfn.sfn.start_execution(stateMachineArn=sfn.child, input=json.dumps({"seconds": 2}))["executionArn"]
+    monkeypatch.undo()  # the engine's own threads start as usual from here
+
+    (thread,) = _HeldThread.held
+    if not fixed:
+        with pytest.raises(AttributeError, match="set_stop"):
+            sfn.sfn.stop_execution(executionArn=arn)
+        thread.release()
+        assert sfn.status(arn) == "RUNNING", "moto's stop failed and the execution runs on"
+        sfn.until(lambda: sfn.status(arn) != "RUNNING")
+        return
+    # The stop is sent while the execution's thread has not begun; the thread begins only once
+    # the stop is waiting for it.
+    waits: list[float] = []
+    sleep = time.sleep
+
+    def wait_and_let_it_begin(seconds: float) -> None:
+        if not waits:
+            thread.release()
+        waits.append(seconds)
+        sleep(seconds)
+
+    with pytest.MonkeyPatch.context() as waiting:
+        waiting.setattr(sfn_engine.time, "sleep", wait_and_let_it_begin)
+        sfn.sfn.stop_execution(executionArn=arn)
+    assert waits, "the stop came before the execution's thread began"
+    sfn.until(lambda: sfn.status(arn) != "RUNNING")
+    assert sfn.status(arn) == "ABORTED"
 
 
 def _engine_thread_failing() -> None:

@@ -166,7 +166,7 @@ def test_open_output_wants_a_finished_task() -> None:
 
 
 def test_a_render_failure_is_worth_retrying(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(*_: object) -> Path:
+    def fail(*_: object, **__: object) -> Path:
         raise MediaError("rendering failed: No space left on device")
 
     monkeypatch.setattr(media, "render_animatic", fail)
@@ -181,3 +181,20 @@ def test_a_render_failure_is_worth_retrying(monkeypatch: pytest.MonkeyPatch) -> 
 def test_latency_cannot_be_negative() -> None:
     with pytest.raises(ValueError, match="latency"):
         AnimaticProvider(latency_seconds=-1)
+
+
+def test_the_clip_is_rendered_where_the_scene_sits_in_the_film(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dict[str, object]] = []
+
+    def render(scene: Scene, shot: Shot, out: Path, **placement: object) -> Path:
+        seen.append(placement)
+        out.write_bytes(b"clip")
+        return out
+
+    monkeypatch.setattr(media, "render_animatic", render)
+    provider = AnimaticProvider()
+    job = make_job().model_copy(update={"start_seconds": 42.0, "fade_in": True})
+    task = ProviderTask(id=provider.submit(job), state=TaskState.SUCCEEDED)
+    with provider.open_output(task, job) as stream:
+        assert stream.read() == b"clip"
+    assert seen == [{"start_seconds": 42.0, "fade_in": True}]

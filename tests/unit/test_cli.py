@@ -188,6 +188,17 @@ def test_over_budget(capsys: pytest.CaptureFixture[str]) -> None:
     assert "budget" in line
 
 
+def test_an_unknown_voice_or_a_voice_for_nobody_is_refused_before_the_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = ["--out", str(tmp_path)]
+    line = one_error_line(capsys, ["run", str(TRAIN_STATION), "--voice", "MARA=robot-9", *out])
+    assert "unknown voice 'robot-9'" in line
+    line = one_error_line(capsys, ["run", str(TRAIN_STATION), "--voice", "NOBODY=en-f-1", *out])
+    assert "no character of that name speaks" in line and "MARA" in line
+    assert not any(tmp_path.iterdir()), "nothing was made"
+
+
 def test_usage_mistakes_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     one_error_line(capsys, ["breakdown"])
     one_error_line(capsys, ["no-such-command"])

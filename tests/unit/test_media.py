@@ -214,10 +214,12 @@ def test_font_metrics_are_read_from_the_bundled_font() -> None:
     assert font.line_advance(100) == pytest.approx(116.4 + 30, abs=0.1)  # what drawtext draws
 
 
-def test_clean_drops_what_the_font_cannot_draw_and_keeps_accents() -> None:
-    font = regular_font()
-    assert media._clean("Zoe\u0301 says 🎬 hi 日本.\tOK 🙂!", font) == "Zoé says hi. OK!"
-    assert media._clean('50% "quoted" C:\\path: [a,b] ; x', font) == '50% "quoted" C:\\path: [a,b] ; x'
+def test_clean_keeps_every_script_and_marks_what_no_font_has() -> None:
+    fonts = media._chain(FONTS, bold=False)
+    assert media._clean("Zoe\u0301 says 🎬 hi 日本.\tOK 🙂!", fonts) == "Zoé says \ufffd hi 日本. OK \ufffd!"
+    # A tag or control character has nothing to see of its own: no font, and no marker for it.
+    assert media._clean("a\U000e0001b\x07 한국", fonts) == "ab 한국"
+    assert media._clean('50% "quoted" C:\\path: [a,b] ; x', fonts) == '50% "quoted" C:\\path: [a,b] ; x'
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]), max_size=300))

@@ -9,7 +9,8 @@ still images), yuv420p tagged BT.709, `+faststart`. Animatics are 24 fps with no
 consistently: the film has no soundtrack yet (speech is shown as subtitles), Runway's Gen-4
 clips are silent too, and AAC's priming samples would shift each joined clip by 21 ms. A clip
 that differs (audio, size, rate, encoder) is brought to the film's layout by `stitch`. A card is
-a still image, so `ultrafast` costs little in size and keeps a 5-second 1280x720 clip near 0.2 s.
+drawn once as a still and then moved over by the camera, so `ultrafast` costs little in size and
+keeps a clip near 0.06 s of rendering per second of 1280x720 video (0.08 s with grain or a grade).
 
 Two clips may be joined by stream copy only when their codec configuration is the same, down
 to the H.264 parameter sets: an MP4 keeps one set for the whole file, so a clip encoded with
@@ -31,10 +32,11 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -43,6 +45,8 @@ from typing import BinaryIO
 from script_to_film.domain.errors import InvalidClipError, MediaError
 from script_to_film.domain.models import DialogueLine, Scene, Shot
 from script_to_film.domain.ports import AudioInfo, ClipInfo, StitchResult
+from script_to_film.domain.preview import END_CARD_SECONDS, TITLE_CARD_SECONDS
+from script_to_film.domain.screenplay import Transition, closing_transition
 
 FPS = 24
 MAX_LONG_SIDE = 1280
@@ -129,26 +133,152 @@ def frame_size(ratio: str) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class Look:
+    """How a style preset shows on a card: ffmpeg filters, the dearer ones applied once.
+
+    `rgb` and `still` grade the static card (one frame, before it is repeated), in RGB and in
+    YUV; `frame` runs on every frame, so it holds only cheap filters (it also greys what is drawn
+    on each frame: subtitles, timecode, progress line). Grain is drawn once too: grain that
+    changed every frame would make a clip of a few seconds weigh tens of megabytes.
+    """
+
+    rgb: str = ""
+    still: str = ""
+    frame: str = ""
+    handheld: bool = False
+    """The camera shakes a little whatever the shot (documentary)."""
+
+
+LOOKS: dict[str, Look] = {
+    # The default style is the reference the others are graded away from.
+    "realistic": Look(),
+    "film noir": Look(
+        rgb=(
+            "colorchannelmixer=rr=0.3:rg=0.59:rb=0.11:gr=0.3:gg=0.59:gb=0.11:br=0.3:bg=0.59:bb=0.11,"
+            "curves=master='0/0 0.3/0.1 0.7/0.92 1/1'"
+        ),
+        still="vignette=angle=PI/4",
+        frame="hue=s=0",
+    ),
+    "animated": Look(still="eq=saturation=1.7:brightness=0.04:gamma=1.1"),
+    "documentary": Look(still="eq=saturation=0.7:contrast=1.06,noise=alls=8:allf=u", handheld=True),
+    "vintage": Look(
+        rgb=(
+            "colorchannelmixer=rr=0.95:rg=0.2:rb=0.05:gr=0.12:gg=0.82:gb=0.06:br=0.06:bg=0.2:bb=0.56,"
+            "curves=master='0/0.08 1/0.92'"
+        ),
+        still="noise=alls=10:allf=u,vignette=angle=PI/5",
+    ),
+    "anime": Look(
+        rgb="lutrgb=r='floor(val/32)*32+16':g='floor(val/32)*32+16':b='floor(val/32)*32+16'",
+        still="eq=saturation=2.2:contrast=1.12",
+    ),
+}
+"""A look per style preset of the director, by name; a style without one is drawn as `realistic`."""
+
+
+class Motion(StrEnum):
+    """How the camera moves over the card during the shot."""
+
+    STATIC = "static"
+    PUSH_IN = "push_in"
+    PULL_OUT = "pull_out"
+    PAN = "pan"
+    DRIFT = "drift"
+    TILT_UP = "tilt_up"
+    TILT_DOWN = "tilt_down"
+    DUTCH = "dutch"
+    HANDHELD = "handheld"
+
+
+_CAMERA_WORDS: tuple[tuple[tuple[str, ...], Motion], ...] = (
+    # The camera's own words come first (a `[[camera: …]]` note), longest meaning first.
+    (("static", "locked off", "locked-off", "still frame"), Motion.STATIC),
+    (("handheld", "hand-held", "shaky"), Motion.HANDHELD),
+    (("pull back", "pull out", "pulls back", "zoom out", "dolly out", "reveal"), Motion.PULL_OUT),
+    (
+        ("push in", "push-in", "pushes in", "dolly in", "zoom in", "close-up", "close up", "closeup"),
+        Motion.PUSH_IN,
+    ),
+    (("insert", "extreme close", "detail"), Motion.PUSH_IN),
+    (("dutch", "canted"), Motion.DUTCH),
+    (("low angle", "low-angle"), Motion.TILT_UP),
+    (("high angle", "high-angle", "overhead", "bird's-eye"), Motion.TILT_DOWN),
+    (
+        ("wide", "establishing", "pan", "tracking", "dolly", "aerial", "crane", "long shot", "master"),
+        Motion.PAN,
+    ),
+    (("over-the-shoulder", "over the shoulder", "two-shot", "two shot", "medium", "mid shot"), Motion.DRIFT),
+)
+_CAMERA_PATTERNS = tuple(
+    (re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b"), motion)
+    for words, motion in _CAMERA_WORDS
+)
+"""Whole words only: a "pan" is not the "panic" in a camera note."""
+_KIND_MOTION = {
+    "master": Motion.PAN,
+    "single": Motion.PUSH_IN,
+    "insert": Motion.PUSH_IN,
+    "over_the_shoulder": Motion.DRIFT,
+    "two_shot": Motion.DRIFT,
+    "medium": Motion.DRIFT,
+}
+
+
+def motion_for(shot: Shot) -> Motion:
+    """The camera's move: from its words (a close-up pushes in, a wide pans), else from the
+    shot's kind (a master pans, a single pushes in), else a slow drift; a documentary shakes."""
+    camera = shot.camera.lower()
+    motion = next((m for pattern, m in _CAMERA_PATTERNS if pattern.search(camera)), None)
+    if motion is None:
+        # `kind` comes with shot lists; a shot without one is directed by its camera alone.
+        kind = str(getattr(shot, "kind", None) or "")
+        motion = _KIND_MOTION.get(kind, Motion.DRIFT)
+    if LOOKS.get(shot.style, LOOKS["realistic"]).handheld and motion is not Motion.STATIC:
+        return Motion.HANDHELD
+    return motion
+
+
+FADE_OUT_SECONDS = 1.0
+DISSOLVE_SECONDS = 0.5
+FADE_IN_SECONDS = 0.75
+
+
+def closing_fade(scene: Scene) -> float:
+    """Seconds of fade to black at the end of the scene's clip: a fade (`FADE OUT.`) fades, a
+    dissolve (`DISSOLVE TO:`) is drawn as a short dip to black, since each clip is rendered
+    alone and joined by stream copy; a cut (`CUT TO:`) is a plain cut."""
+    return _CLOSING_FADE.get(closing_transition(scene), 0.0)
+
+
+_CLOSING_FADE: dict[Transition | None, float] = {
+    Transition.FADE: FADE_OUT_SECONDS,
+    Transition.DISSOLVE: DISSOLVE_SECONDS,
+}
+
+
+@dataclass(frozen=True)
 class _Text:
-    """One drawtext block: lines of text at a position, optionally shown only between two times."""
+    """One block of lines at a position, optionally shown only between two times."""
 
     lines: list[str]
-    x: str
+    left: float
     baseline: float
-    """Of the first line: drawtext's `y_align=font` loses the last lines of some texts (ffmpeg 9.0)."""
+    """Of the first line, in pixels from the top."""
     size: int
     colour: str
     bold: bool = False
     centred: bool = False
-    box_border: int | None = None
+    """Each line centred across `width` pixels from `left`."""
+    width: float = 0.0
+    box: bool = False
+    """A translucent box behind the block (subtitles)."""
     between: tuple[float, float] | None = None
-    timecode: bool = False
-    """Draw the running SMPTE timecode instead of `lines`."""
 
 
 @dataclass(frozen=True)
 class _Card:
-    """The layout of one animatic: a band at the top, static text, timed dialogue."""
+    """The layout of one animatic: a band at the top, static text, timed text."""
 
     palette: Palette
     band_height: float
@@ -156,60 +286,217 @@ class _Card:
     static: list[_Text]
     timed: list[_Text]
     unit: float
+    progress: bool = True
+    """A line along the bottom edge that fills up as the clip plays (not on title cards)."""
 
 
 _ELLIPSIS = "…"
+MISSING_GLYPH = "\ufffd"
+"""What is drawn for a character none of the bundled fonts has (an emoji): never nothing."""
 _REGULAR, _BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
+_NOTO_SCRIPTS = (
+    "Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Tamil", "Telugu", "Kannada", "Malayalam",
+    "Sinhala", "Thai", "Lao", "Khmer", "Myanmar", "Ethiopic",
+)  # fmt: skip
+_FALLBACKS = (
+    "DroidSansFallbackFull.ttf",
+    "NanumSquareR.ttf",
+    *(f"NotoSans{script}-Regular.ttf" for script in _NOTO_SCRIPTS),
+)
+"""After DejaVu (Latin, Greek, Cyrillic, Armenian, Georgian, Arabic, Hebrew…): Chinese and
+Japanese, Korean, then the scripts of South and South-East Asia and Ethiopia."""
 
 
-def render_animatic(scene: Scene, shot: Shot, out: Path) -> Path:
+@dataclass(frozen=True)
+class _Canvas:
+    """The static card's size: larger than the frame when the camera moves across it."""
+
+    width: int
+    height: int
+    x: int
+    """Where the frame's content starts on the canvas."""
+    y: int
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def render_animatic(
+    scene: Scene, shot: Shot, out: Path, *, start_seconds: float = 0.0, fade_in: bool = False
+) -> Path:
     """Render a storyboard clip of `shot.duration` seconds at the size of `shot.ratio`.
 
     The card shows the scene number and heading in a band at the top, the camera set-up, the
-    action (wrapped, cut with an ellipsis where it no longer fits) and, in a subtitle box, each
-    speech as `NAME: text` for its share of the clip (shares follow the length of the speeches),
-    with a running timecode and a progress line, on colours that follow the time of day.
-    The static part is drawn once and repeated, so a 5-second 1280x720 clip takes about 0.2 s.
+    action (wrapped, cut with an ellipsis where it no longer fits) and each speech as
+    `NAME: text` for its share of the clip (shares follow the length of the speeches): in a
+    subtitle box, or in place of the action when the scene has none. The style's look grades
+    it, the camera moves over it as the shot's camera says (`motion_for`), the timecode runs
+    from `start_seconds` (where the clip sits in the film), and the clip fades in from black
+    when `fade_in` and out to black when the scene ends on a fade or a dissolve.
+    Text in any script is drawn (a character no bundled font has is drawn as `MISSING_GLYPH`).
+    The static part is drawn once and repeated, so a 5-second 1280x720 clip takes about 0.3 s.
+    In an animatic film the title card starts the timecode, so scene 1 starts after it.
     """
     if shot.duration <= 0:
         raise MediaError(f"shot duration must be positive, got {shot.duration}")
+    if start_seconds < 0:
+        raise MediaError(f"a clip cannot start before the film, got {start_seconds}")
     width, height = frame_size(shot.ratio)
-    frames = shot.duration * FPS
-    out.parent.mkdir(parents=True, exist_ok=True)
     with _fonts() as fonts:
         card = _layout(scene, shot, width, height, fonts)
-        with tempfile.TemporaryDirectory(prefix="stf-animatic-") as work:
-            graph = _card_graph(card, frames, fonts, Path(work))
-            bar = f"{width}x{_even(4 * card.unit)}"
-            args = [
-                "-loglevel", "error",
-                "-f", "lavfi", "-i", f"color=c={card.palette.background}:s={width}x{height}:r={FPS}",
-                "-f", "lavfi", "-i", f"color=c={card.palette.accent}:s={bar}:r={FPS}",
-                "-filter_complex", graph, "-map", "[v]",
-                "-frames:v", str(frames), "-r", str(FPS), *_HOUSE_VIDEO, "-pix_fmt", "yuv420p", "-an",
-                *_MP4, "-y", str(out),
-            ]  # fmt: skip
-            _run_ffmpeg(
-                args,
-                what=f"rendering the animatic of scene {scene.number}",
-                timeout=60 + frames / 4,
-                background=True,
-            )
+        _render(
+            card,
+            width,
+            height,
+            shot.duration,
+            out,
+            fonts,
+            look=LOOKS.get(shot.style, LOOKS["realistic"]),
+            motion=motion_for(shot),
+            timecode_from=start_seconds,
+            fade_in=FADE_IN_SECONDS if fade_in else 0.0,
+            fade_out=closing_fade(scene),
+            mirror=scene.number % 2 == 0,
+            what=f"rendering the animatic of scene {scene.number}",
+        )
     return out
 
 
+def render_title_card(
+    title_page: Mapping[str, str], ratio: str, out: Path, *, style: str = "realistic"
+) -> Path:
+    """A `TITLE_CARD_SECONDS` clip of the title page: the title large, then its credit and
+    author, and its source when it gives one; it fades in and out of black, and the film's
+    timecode starts on it. Keys are as the parser gives them (`title`, `credit`, `author`)."""
+    title = title_page.get("title") or "Untitled"
+    lines = [
+        (title, 2.2, True),
+        *((text, 0.9, False) for text in (title_page.get("credit"), title_page.get("author")) if text),
+        *((text, 0.7, False) for text in (title_page.get("source"),) if text),
+    ]
+    return _render_card_clip(lines, ratio, TITLE_CARD_SECONDS, out, style, 0.0, "rendering the title card")
+
+
+def render_end_card(
+    title: str | None, ratio: str, out: Path, *, style: str = "realistic", start_seconds: float = 0.0
+) -> Path:
+    """An `END_CARD_SECONDS` clip: THE END, and the film's title under it, fading in and out;
+    its timecode runs on from `start_seconds`, where it sits in the film."""
+    lines = [("THE END", 1.8, True), *(((title, 0.9, False),) if title else ())]
+    what = "rendering the end card"
+    return _render_card_clip(lines, ratio, END_CARD_SECONDS, out, style, start_seconds, what)
+
+
+def _render_card_clip(
+    lines: Sequence[tuple[str, float, bool]],
+    ratio: str,
+    seconds: int,
+    out: Path,
+    style: str,
+    start_seconds: float,
+    what: str,
+) -> Path:
+    width, height = frame_size(ratio)
+    unit = math.sqrt(width * height / (1280 * 720))
+    with _fonts() as fonts:
+        regular, bold = _chain(fonts, bold=False), _chain(fonts, bold=True)
+        blocks: list[tuple[list[str], int, bool, _FontMetrics]] = []
+        for text, scale, is_bold in lines:
+            font = bold if is_bold else regular
+            size = max(8, round(38 * scale * unit))
+            wrapped = _fit(_wrap(_clean(text, font), font, size, width * 0.8), 3, font, size, width * 0.8)
+            if wrapped:
+                blocks.append((wrapped, size, is_bold, font))
+        gap = 28 * unit
+        total = sum(font.block_height(len(w), size) for w, size, _, font in blocks) + gap * (len(blocks) - 1)
+        top = (height - total) / 2
+        static = []
+        for wrapped, size, is_bold, font in blocks:
+            colour = NEUTRAL.text if is_bold else NEUTRAL.muted
+            baseline = top + font.ascent * size
+            static.append(_Text(wrapped, 0, baseline, size, colour, bold=is_bold, centred=True, width=width))
+            top += font.block_height(len(wrapped), size) + gap
+        card = _Card(NEUTRAL, 0, 0, static, [], unit, progress=False)
+        _render(
+            card,
+            width,
+            height,
+            seconds,
+            out,
+            fonts,
+            look=LOOKS.get(style, LOOKS["realistic"]),
+            motion=Motion.PUSH_IN,
+            timecode_from=start_seconds,
+            fade_in=FADE_IN_SECONDS,
+            fade_out=FADE_OUT_SECONDS,
+            mirror=False,
+            what=what,
+        )
+    return out
+
+
+def _render(
+    card: _Card,
+    width: int,
+    height: int,
+    seconds: int,
+    out: Path,
+    fonts: Path,
+    *,
+    look: Look,
+    motion: Motion,
+    timecode_from: float | None,
+    fade_in: float,
+    fade_out: float,
+    mirror: bool,
+    what: str,
+) -> None:
+    frames = seconds * FPS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas = _canvas(width, height, motion)
+    with tempfile.TemporaryDirectory(prefix="stf-animatic-") as work:
+        graph = _card_graph(
+            card,
+            frames,
+            fonts,
+            Path(work),
+            canvas=canvas,
+            size=(width, height),
+            look=look,
+            motion=motion,
+            mirror=mirror,
+            timecode_from=timecode_from,
+            fades=(fade_in, fade_out),
+        )
+        # From a file: a scene of hundreds of speeches makes a graph longer than one argument
+        # may be (128 KiB on Linux).
+        script = Path(work) / "graph.txt"
+        script.write_text(graph, encoding="utf-8")
+        bar = f"{width}x{_even(4 * card.unit)}"
+        args = [
+            "-loglevel", "error",
+            "-f", "lavfi", "-i", f"color=c={card.palette.background}:s={canvas.size}:r={FPS}",
+            "-f", "lavfi", "-i", f"color=c={card.palette.accent}:s={bar}:r={FPS}",
+            "-/filter_complex", str(script), "-map", "[v]",
+            "-frames:v", str(frames), "-r", str(FPS), *_HOUSE_VIDEO, "-pix_fmt", "yuv420p", "-an",
+            *_MP4, "-y", str(out),
+        ]  # fmt: skip
+        _run_ffmpeg(args, what=what, timeout=60 + frames / 4, background=True)
+
+
 def _fonts() -> AbstractContextManager[Path]:
-    """The bundled fonts' folder (DejaVu Sans: Lambda has no fonts, and its license allows it)."""
+    """The bundled fonts' folder: DejaVu Sans, Droid Sans Fallback, NanumSquare and Noto Sans
+    (Lambda has no fonts; their licences, beside them, allow it)."""
     return resources.as_file(resources.files(__package__) / "fonts")
 
 
 def _layout(scene: Scene, shot: Shot, width: int, height: int, fonts: Path) -> _Card:
-    regular, bold = _metrics(fonts / _REGULAR), _metrics(fonts / _BOLD)
+    regular, bold = _chain(fonts, bold=False), _chain(fonts, bold=True)
     palette = palette_for(scene.time_of_day)
     unit = math.sqrt(width * height / (1280 * 720))
     margin = 56 * unit
     text_width = width - 2 * margin
-    left = f"{margin:.0f}"
     label_size, heading_size, camera_size, body_size = (
         max(8, round(size * unit)) for size in (19, 38, 24, 28)
     )
@@ -221,12 +508,11 @@ def _layout(scene: Scene, shot: Shot, width: int, height: int, fonts: Path) -> _
 
     top = 26 * unit
     label = f"SCENE {scene.scene_number or scene.number}  ·  {shot.duration} SEC"
-    static = [_Text([label], left, top + regular.ascent * label_size, label_size, palette.muted, bold=True)]
-    timecode = _Text([], f"w-tw-{margin:.0f}", static[0].baseline, label_size, palette.muted, timecode=True)
+    static = [_Text([label], margin, top + regular.ascent * label_size, label_size, palette.muted, bold=True)]
     top += regular.block_height(1, label_size) + 8 * unit
     heading = lines(scene.heading.upper(), bold, heading_size, 2)
     static.append(
-        _Text(heading, left, top + bold.ascent * heading_size, heading_size, palette.text, bold=True)
+        _Text(heading, margin, top + bold.ascent * heading_size, heading_size, palette.text, bold=True)
     )
     band_height = top + bold.block_height(len(heading), heading_size) + 22 * unit
 
@@ -234,28 +520,57 @@ def _layout(scene: Scene, shot: Shot, width: int, height: int, fonts: Path) -> _
     camera = lines(shot.camera.upper(), bold, camera_size, 2)
     if camera:
         baseline = top + bold.ascent * camera_size
-        static.append(_Text(camera, left, baseline, camera_size, palette.accent, bold=True))
+        static.append(_Text(camera, margin, baseline, camera_size, palette.accent, bold=True))
         top += bold.block_height(len(camera), camera_size) + 22 * unit
 
     bottom = height - 40 * unit
+    timed: list[_Text] = []
+    has_action = bool(scene.action.strip())
+    if not has_action:
+        # A scene of dialogue alone: the speeches take the action's place, larger, one at a time.
+        size = round(body_size * 1.3)
+        room = regular.lines_within(bottom - top, size)
+        speeches = [lines(_speech(line), regular, size, room) for line in scene.dialogue]
+        speeches = [speech for speech in speeches if speech]
+        slices = _slices([sum(map(len, speech)) for speech in speeches], shot.duration)
+        for speech, between in zip(speeches, slices, strict=True):
+            if between[0] == between[1]:
+                continue  # its share of the clip is not one frame: nothing of it would show
+            middle = top + (bottom - top - regular.block_height(len(speech), size)) / 2
+            baseline = middle + regular.ascent * size
+            timed.append(
+                _Text(
+                    speech,
+                    margin,
+                    baseline,
+                    size,
+                    palette.text,
+                    centred=True,
+                    width=text_width,
+                    between=between,
+                )
+            )
+        return _Card(palette, band_height, 4 * unit, static, timed, unit)
+
     speeches = [
         lines(_speech(line), regular, body_size, 3, text_width - 40 * unit) for line in scene.dialogue
     ]
     speeches = [speech for speech in speeches if speech]
-    timed = [timecode]
     slices = _slices([sum(map(len, speech)) for speech in speeches], shot.duration)
     for speech, between in zip(speeches, slices, strict=True):
+        if between[0] == between[1]:
+            continue
         baseline = bottom - regular.block_height(len(speech), body_size) + regular.ascent * body_size
-        border = _even(14 * unit)
         timed.append(
             _Text(
                 speech,
-                "(w-tw)/2",
+                margin,
                 baseline,
                 body_size,
                 "white",
                 centred=True,
-                box_border=border,
+                width=text_width,
+                box=True,
                 between=between,
             )
         )
@@ -263,58 +578,189 @@ def _layout(scene: Scene, shot: Shot, width: int, height: int, fonts: Path) -> _
         bottom -= regular.block_height(max(map(len, speeches)), body_size) + 44 * unit
 
     room = regular.lines_within(bottom - top, body_size)
-    paragraphs = _wrap_paragraphs(scene.action.strip() or shot.prompt, regular, body_size, text_width)
+    paragraphs = _wrap_paragraphs(scene.action.strip(), regular, body_size, text_width)
     action = _fit(paragraphs, room, regular, body_size, text_width)
     if action:
-        static.append(_Text(action, left, top + regular.ascent * body_size, body_size, palette.text))
+        static.append(_Text(action, margin, top + regular.ascent * body_size, body_size, palette.text))
     return _Card(palette, band_height, 4 * unit, static, timed, unit)
 
 
-def _card_graph(card: _Card, frames: int, fonts: Path, work: Path) -> str:
-    """The filter graph: band and static text drawn once in RGB, converted once and looped;
-    then the progress line and the timed text (timecode, speeches) on every frame."""
+_TRAVEL = {Motion.PAN: (0.035, 0.0), Motion.DRIFT: (0.018, 0.018), Motion.HANDHELD: (0.012, 0.012)}
+_TRAVEL |= {Motion.TILT_UP: (0.0, 0.035), Motion.TILT_DOWN: (0.0, 0.035)}
+"""How far the frame travels across a larger canvas (a share of the frame's width, height each
+way): less than the card's margins, so no text leaves the frame."""
+PUSH_IN_ZOOM = 1.07
+DUTCH_RADIANS = 0.06
+DUTCH_SCALE = 0.92
+
+
+def _canvas(width: int, height: int, motion: Motion) -> _Canvas:
+    share_x, share_y = _TRAVEL.get(motion, (0.0, 0.0))
+    x = _even(share_x * width) if share_x else 0
+    y = _even(share_y * height) if share_y else 0
+    return _Canvas(width + 2 * x, height + 2 * y, x, y)
+
+
+def _camera_filter(motion: Motion, canvas: _Canvas, size: tuple[int, int], frames: int, mirror: bool) -> str:
+    """The move, on frames of the repeated card: a crop that travels (pan, drift, tilt, shake)
+    or a zoom into the middle (push-in, pull-out; a Dutch angle, tilted once, pushes in too).
+    `n` is the frame number."""
+    width, height = size
+    last = max(1, frames - 1)
+    if motion in (Motion.PUSH_IN, Motion.PULL_OUT, Motion.DUTCH):
+        grow = f"{PUSH_IN_ZOOM - 1:.3f}*on/{last}"
+        zoom = f"1+{grow}" if motion is Motion.PUSH_IN else f"{PUSH_IN_ZOOM:.3f}-{grow}"
+        return f"zoompan=z='{zoom}':x='(iw-iw/zoom)/2':y='(ih-ih/zoom)/2':d=1:s={width}x{height}:fps={FPS}"
+    if motion is Motion.HANDHELD:
+        x = f"{canvas.x}+{canvas.x * 0.8:.1f}*sin(2*PI*n/{FPS * 2.3:.1f})*cos(2*PI*n/{FPS * 5.1:.1f})"
+        y = f"{canvas.y}+{canvas.y * 0.8:.1f}*sin(2*PI*n/{FPS * 1.7:.1f}+1)"
+        return f"crop=w={width}:h={height}:x='{x}':y='{y}'"
+    if motion in _TRAVEL:
+        forward = f"2*{{}}*n/{last}"
+        x = forward.format(canvas.x) if canvas.x else "0"
+        y = forward.format(canvas.y) if canvas.y else "0"
+        if mirror and canvas.x:
+            x = f"{2 * canvas.x}-{x}"  # alternate scenes pan the other way
+        if motion is Motion.TILT_DOWN:
+            y = f"{2 * canvas.y}-{y}"
+        return f"crop=w={width}:h={height}:x='{x}':y='{y}'"
+    return ""
+
+
+def _card_graph(
+    card: _Card,
+    frames: int,
+    fonts: Path,
+    work: Path,
+    *,
+    canvas: _Canvas,
+    size: tuple[int, int],
+    look: Look,
+    motion: Motion,
+    mirror: bool,
+    timecode_from: float | None,
+    fades: tuple[float, float],
+) -> str:
+    """The filter graph: the card (band, static text, the look's grade and grain) drawn once in
+    RGB on the canvas, converted once and repeated; then, on every frame, the camera's move, the
+    progress line, the timed text (timecode, speeches), the cheap part of the look, the fades."""
     palette = card.palette
-    static = [
-        "[0:v]trim=end_frame=1,format=rgb24",
-        f"drawbox=x=0:y=0:w=iw:h={card.band_height:.0f}:color={palette.band}:t=fill",
-        f"drawbox=x=0:y={card.band_height:.0f}:w=iw:h={card.rule_height:.0f}:color={palette.accent}:t=fill",
-        *(_drawtext(text, fonts, work / f"static-{i}.txt") for i, text in enumerate(card.static)),
-        # Converting each frame from RGB would cost three times the whole encode.
-        "scale=out_color_matrix=bt709:out_range=tv",
-        "format=yuv420p",
-        _HOUSE_COLOUR,
-        f"loop=loop={frames - 1}:size=1:start=0",
-    ]
-    # A thin line along the bottom edge that fills up as the clip plays.
-    progress = f"-W+W*(t+{1 / FPS:.6f})/{frames / FPS:.6f}"
-    overlay = f"[card][1:v]overlay=x={_escape(progress)}:y=H-h:eval=frame:shortest=1"
-    timed = [_drawtext(text, fonts, work / f"timed-{i}.txt") for i, text in enumerate(card.timed)]
-    return ",".join(static) + f"[card];{overlay}," + ",".join(timed) + "[v]"
+    counter = itertools.count()
+    static = ["[0:v]trim=end_frame=1,format=rgb24"]
+    if card.band_height:
+        static += [
+            f"drawbox=x=0:y=0:w=iw:h={card.band_height + canvas.y:.0f}:color={palette.band}:t=fill",
+            f"drawbox=x=0:y={card.band_height + canvas.y:.0f}:w=iw:h={card.rule_height:.0f}"
+            f":color={palette.accent}:t=fill",
+        ]
+    for text in card.static:
+        static += _drawtexts(text, fonts, work, counter, offset=(canvas.x, canvas.y))
+    if motion is Motion.DUTCH:
+        # Shrunk first, so that the tilted corners and the push-in keep the text in the frame.
+        static += [
+            f"scale=w=trunc(iw*{DUTCH_SCALE / 2})*2:h=trunc(ih*{DUTCH_SCALE / 2})*2",
+            f"pad={canvas.width}:{canvas.height}:(ow-iw)/2:(oh-ih)/2:color={palette.background}",
+            f"rotate=-{DUTCH_RADIANS}:fillcolor={palette.background}",
+            "setsar=1",  # scaling by a share rounds each side apart, which would skew the SAR
+        ]
+    static += [look.rgb] if look.rgb else []
+    # Converting each frame from RGB would cost three times the whole encode.
+    static += ["scale=out_color_matrix=bt709:out_range=tv", "format=yuv420p"]
+    static += [look.still] if look.still else []
+    static += [f"loop=loop={frames - 1}:size=1:start=0"]
+    camera = _camera_filter(motion, canvas, size, frames, mirror)
+    static += [camera] if camera else []
+    chain = [",".join(static) + "[card]"]
+    progress = f"-W+W*(t+{1 / FPS:.6f})/{frames / FPS:.6f}" if card.progress else "W"
+    per_frame = [f"[card][1:v]overlay=x={_escape(progress)}:y=H-h:eval=frame:shortest=1"]
+    if timecode_from is not None:
+        per_frame.append(_timecode(card, fonts, timecode_from))
+    for text in card.timed:
+        per_frame += _drawtexts(text, fonts, work, counter, offset=(0, 0))
+    per_frame += [look.frame] if look.frame else []
+    fade_in, fade_out = (round(seconds * FPS) for seconds in fades)
+    if fade_in:
+        per_frame.append(f"fade=t=in:s=0:n={fade_in}")
+    if fade_out:
+        per_frame.append(f"fade=t=out:s={frames - fade_out}:n={fade_out}")
+    # Last: zoompan makes new frames without the colour tags the house encoding needs.
+    per_frame.append(_HOUSE_COLOUR)
+    chain.append(",".join(per_frame) + "[v]")
+    return ";".join(chain)
 
 
-def _drawtext(text: _Text, fonts: Path, textfile: Path) -> str:
+def _timecode(card: _Card, fonts: Path, start_seconds: float) -> str:
+    """The film's running SMPTE timecode (24 fps, no drop frame) from where the clip starts."""
+    frame = round(start_seconds * FPS)
+    seconds, frames = divmod(frame, FPS)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    margin = 56 * card.unit
+    size = max(8, round(19 * card.unit))
+    top = 26 * card.unit + _chain(fonts, bold=True).ascent * size
     options = {
-        "fontfile": str(fonts / (_BOLD if text.bold else _REGULAR)),
-        "fontsize": str(text.size),
-        "fontcolor": text.colour,
-        "x": text.x,
-        "y": f"{text.baseline:.0f}",
+        "fontfile": str(fonts / _BOLD),
+        "fontsize": str(size),
+        "fontcolor": card.palette.muted,
+        "x": f"w-tw-{margin:.0f}",
+        "y": f"{top:.0f}",
         "y_align": "baseline",
-        "line_spacing": str(_line_spacing(text.size)),
+        "timecode": f"{hours % 100:02d}:{minutes:02d}:{seconds:02d}:{frames:02d}",
+        "timecode_rate": str(FPS),
     }
-    if text.timecode:
-        options |= {"timecode": "00:00:00:00", "timecode_rate": str(FPS)}
-    else:
-        textfile.write_text("\n".join(text.lines), encoding="utf-8")
-        # expansion=none: a % or a backslash in a screenplay is text, never a drawtext function.
-        options |= {"textfile": str(textfile), "expansion": "none"}
-    if text.centred:
-        options["text_align"] = "center"
-    if text.box_border is not None:
-        options |= {"box": "1", "boxcolor": "black@0.55", "boxborderw": str(text.box_border)}
-    if text.between is not None:
-        options["enable"] = f"between(t,{text.between[0]:.4f},{text.between[1]:.4f})"
     return "drawtext=" + ":".join(f"{key}={_escape(value)}" for key, value in options.items())
+
+
+def _drawtexts(
+    text: _Text, fonts: Path, work: Path, counter: Iterator[int], *, offset: tuple[int, int]
+) -> list[str]:
+    """drawtext filters for a block: one per run of a line that one font draws (a line in one
+    script is one run; `MARA: 日本` is two), placed by the fonts' advance widths."""
+    chain = _chain(fonts, bold=text.bold)
+    line_advance = chain.line_advance(text.size)
+    filters: list[str] = []
+    enable = None if text.between is None else f"between(t,{text.between[0]:.4f},{text.between[1]:.4f})"
+    if text.box:
+        widest = max(chain.width(line, text.size) for line in text.lines)
+        border = _even(14 * math.sqrt(text.size / 28))
+        top = text.baseline - chain.ascent * text.size - border
+        height = chain.block_height(len(text.lines), text.size) + 2 * border
+        left = text.left + (text.width - widest) / 2 - border
+        box = {
+            "x": f"{left + offset[0]:.0f}",
+            "y": f"{top + offset[1]:.0f}",
+            "w": f"{widest + 2 * border:.0f}",
+        }
+        box |= {"h": f"{height:.0f}", "color": "black@0.55", "t": "fill"}
+        if enable:
+            box["enable"] = enable
+        filters.append("drawbox=" + ":".join(f"{key}={_escape(value)}" for key, value in box.items()))
+    for index, line in enumerate(text.lines):
+        if not line:
+            continue
+        x = text.left + ((text.width - chain.width(line, text.size)) / 2 if text.centred else 0)
+        baseline = text.baseline + index * line_advance
+        for face, run in chain.runs(line):
+            textfile = work / f"text-{next(counter)}.txt"
+            textfile.write_text(run, encoding="utf-8")
+            options = {
+                "fontfile": str(fonts / face),
+                "fontsize": str(text.size),
+                "fontcolor": text.colour,
+                "x": f"{x + offset[0]:.0f}",
+                "y": f"{baseline + offset[1]:.0f}",
+                "y_align": "baseline",
+                # expansion=none: a % or a backslash in a screenplay is text, never a function.
+                "textfile": str(textfile),
+                "expansion": "none",
+            }
+            if enable:
+                options["enable"] = enable
+            filters.append(
+                "drawtext=" + ":".join(f"{key}={_escape(value)}" for key, value in options.items())
+            )
+            x += chain.width(run, text.size)
+    return filters
 
 
 def _escape(value: str) -> str:
@@ -361,14 +807,24 @@ def _even(value: float) -> int:
 
 @dataclass(frozen=True)
 class _FontMetrics:
-    """What layout needs of a font; lengths in font units, converted with `size / units_per_em`."""
+    """What layout needs of a font; lengths in font units, converted with `size / units_per_em`.
+
+    A chain of fonts (`_chain`) is one `_FontMetrics` whose advances come from the first font that
+    has each character, scaled to the first font's units, with `faces` saying which font that is.
+    """
 
     units_per_em: int
     ascender: int
     descender: int
     """Negative, below the baseline. drawtext advances a line by ascender - descender + line_spacing."""
     advances: dict[int, int]
-    """Advance width of every code point the font has a glyph for."""
+    """Advance width of every code point the font (or chain) has a glyph for."""
+    faces: tuple[str, ...] = ()
+    """The chain's font files, first first."""
+    face_of: dict[int, int] = field(default_factory=dict)
+    """The index in `faces` of the font that draws a code point, for those the first one lacks."""
+    face_codes: tuple[frozenset[int], ...] = ()
+    """What each of `faces` has a glyph for."""
 
     @property
     def ascent(self) -> float:
@@ -390,6 +846,39 @@ class _FontMetrics:
 
     def lines_within(self, height: float, size: float) -> int:
         return max(0, int((height + _line_spacing(size)) // self.line_advance(size)))
+
+    def runs(self, line: str) -> list[tuple[str, str]]:
+        """(font file, text) runs of a line of a chain: a character stays in the run before it
+        when that run's font has it (spaces, digits, punctuation), so a script is not split."""
+        runs: list[tuple[int, str]] = []
+        for char in line:
+            face = self.face_of.get(ord(char), 0)
+            if runs and (runs[-1][0] == face or ord(char) in self.face_codes[runs[-1][0]]):
+                runs[-1] = (runs[-1][0], runs[-1][1] + char)
+            else:
+                runs.append((face, char))
+        return [(self.faces[face], text) for face, text in runs]
+
+
+@cache
+def _chain(fonts: Path, *, bold: bool) -> _FontMetrics:
+    """DejaVu Sans (bold or regular), then the fallbacks for what it lacks."""
+    faces = (_BOLD if bold else _REGULAR, *_FALLBACKS)
+    first = _metrics(fonts / faces[0])
+    advances = dict(first.advances)
+    face_of: dict[int, int] = {}
+    codes = [frozenset(first.advances)]
+    for index, face in enumerate(faces[1:], start=1):
+        metrics = _metrics(fonts / face)
+        codes.append(frozenset(metrics.advances))
+        scale = first.units_per_em / metrics.units_per_em
+        for code, advance in metrics.advances.items():
+            if code not in advances:
+                advances[code] = round(advance * scale)
+                face_of[code] = index
+    return _FontMetrics(
+        first.units_per_em, first.ascender, first.descender, advances, faces, face_of, tuple(codes)
+    )
 
 
 @cache
@@ -442,21 +931,27 @@ def _cmap(data: bytes, cmap: int) -> dict[int, int]:
     return glyphs
 
 
-def _clean(text: str, font: _FontMetrics) -> str:
-    """One line of drawable text: NFC, whitespace collapsed, characters the font lacks dropped.
+_INVISIBLE = frozenset({"Cf", "Mn", "Me", "Cc", "Co", "Cs", "Cn"})
+"""Categories with nothing of their own to see (joiners, variation selectors, combining marks a
+font lacks, controls), left out when no font has them rather than drawn as a marker."""
 
-    DejaVu Sans has no emoji and no CJK: drawn, they would be empty boxes.
-    """
+
+def _clean(text: str, font: _FontMetrics) -> str:
+    """One line of drawable text: NFC, whitespace collapsed, and every visible character that no
+    font of the chain has (an emoji) replaced by `MISSING_GLYPH`, so nothing vanishes unseen."""
     text = unicodedata.normalize("NFC", text)
-    marked = "".join(char if char.isspace() or font.covers(char) else "\0" for char in text)
-    # "scatter 🎬." reads "scatter.": a dropped run goes with the space before it when
-    # punctuation follows.
-    marked = re.sub(r"\s*\0[\0\s]*(?=[.,;:!?)])", "", marked)
-    return " ".join(marked.replace("\0", "").split())
+    kept = []
+    for char in text:
+        if char.isspace() or (font.covers(char) and unicodedata.category(char) != "Cc"):
+            kept.append(char)
+        elif unicodedata.category(char) not in _INVISIBLE:
+            kept.append(MISSING_GLYPH)
+    return " ".join("".join(kept).split())
 
 
 def _wrap(text: str, font: _FontMetrics, size: float, width: float) -> list[str]:
-    """Greedy word wrap to `width` pixels; a word wider than a line is broken where it must be."""
+    """Greedy word wrap to `width` pixels; a word wider than a line is broken where it must be
+    (text without spaces, as Chinese and Japanese are written, is broken between characters)."""
     lines: list[str] = []
     current = ""
     for word in text.split():
@@ -504,10 +999,13 @@ def _fit(lines: list[str], max_lines: int, font: _FontMetrics, size: float, widt
 
 
 def _fitting(word: str, font: _FontMetrics, size: float, width: float) -> int:
-    for cut in range(len(word) - 1, 1, -1):
-        if font.width(word[:cut], size) <= width:
-            return cut
-    return 1
+    """How many characters of `word` fit in `width` (at least one), in one pass over it."""
+    used = 0.0
+    for cut, char in enumerate(word):
+        used += font.width(char, size)
+        if used > width:
+            return max(1, cut)
+    return len(word)
 
 
 # Probing --------------------------------------------------------------------------------------

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from script_to_film.domain.casting import CastMember, manifest_cast
 from script_to_film.domain.models import VideoRecord
 from script_to_film.domain.status import shots_of
 
 
-def build_manifest(video: VideoRecord, *, execution: str | None) -> dict[str, Any]:
-    """The manifest contract of ARCHITECTURE.md; paths are relative to the manifest's folder."""
-    return {
+def build_manifest(
+    video: VideoRecord, *, execution: str | None, cast: Sequence[CastMember] | None = None
+) -> dict[str, Any]:
+    """The manifest contract of ARCHITECTURE.md; paths are relative to the manifest's folder.
+    `cast` (each speaking character's voice) is listed when the film was cast."""
+    manifest = {
         "video_id": video.id,
         "status": video.status.value,
         "execution": execution or video.execution_arn,
@@ -54,3 +59,6 @@ def build_manifest(video: VideoRecord, *, execution: str | None) -> dict[str, An
             "note": video.limits_note,
         },
     }
+    if cast is not None:
+        manifest["cast"] = manifest_cast(cast)
+    return manifest

@@ -119,6 +119,7 @@ class Screenplay(BaseModel):
         default_factory=dict, description="Keys lower-cased with spaces as underscores: draft_date"
     )
     scenes: list[Scene]
+    notes: list[str] = Field(default_factory=list, description="Notes before the first scene heading")
 
     @property
     def total_seconds(self) -> int:
@@ -179,6 +180,10 @@ class SceneJob(BaseModel):
     """Generate a keyframe image first and animate it (image_to_video) instead of text_to_video."""
     model_audio: bool = False
     """Have a model that makes its own sound (veo) make it, instead of the film's own voices."""
+    start_seconds: float = Field(default=0, ge=0)
+    """Where the scene starts in the film: the animatic's timecode runs on from there."""
+    fade_in: bool = False
+    """The scene opens from black: the film's first, or one after a fade or a dissolve."""
 
     @property
     def shot_count(self) -> int:
@@ -188,7 +193,15 @@ class SceneJob(BaseModel):
         """The job of the scene's shot `number` (1-based)."""
         if not self.shots:
             return self
-        return self.model_copy(update={"shot": self.shots[number - 1]})
+        earlier = sum(shot.duration for shot in self.shots[: number - 1])
+        return self.model_copy(
+            update={
+                "shot": self.shots[number - 1],
+                # The timecode runs on through the scene's shots; only its first shot fades in.
+                "start_seconds": self.start_seconds + earlier,
+                "fade_in": self.fade_in and number == 1,
+            }
+        )
 
 
 class VideoStatus(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from script_to_film.domain import director
+from script_to_film.domain import casting, director
 from script_to_film.domain.coverage import MAX_SHOTS_PER_SCENE, Length
 from script_to_film.domain.errors import InvalidOptionError
 
@@ -71,6 +71,21 @@ class VideoOptions(BaseModel):
     def cut(self) -> Length:
         """How long the film is cut (`length` read)."""
         return Length.parse(self.length)
+
+    voices: dict[str, str] | None = Field(
+        default=None,
+        description='voices overriding the casting: {"MARA": "en-f-2"} (voice ids or Runway presets)',
+    )
+
+    @field_validator("voices")
+    @classmethod
+    def _known_voices(cls, voices: dict[str, str] | None) -> dict[str, str] | None:
+        for name in (voices or {}).values():
+            try:
+                casting.voice(name)
+            except InvalidOptionError as error:
+                raise ValueError(str(error)) from None
+        return voices
 
     @property
     def poll_interval(self) -> int:

@@ -248,6 +248,19 @@ class Media(Protocol):
         """MediaError when the clips cannot be joined."""
         ...
 
+    def render_title_card(
+        self, title_page: Mapping[str, str], ratio: str, out: Path, *, style: str = ...
+    ) -> Path:
+        """A clip of the title page (title, credit, author) in the animatic's encoding."""
+        ...
+
+    def render_end_card(
+        self, title: str | None, ratio: str, out: Path, *, style: str = ..., start_seconds: float = ...
+    ) -> Path:
+        """A closing clip (THE END, the title) in the animatic's encoding, its timecode from
+        `start_seconds`."""
+        ...
+
 
 class Screenwriter(Protocol):
     """A model that writes screenplays (the module `adapters.claude`)."""

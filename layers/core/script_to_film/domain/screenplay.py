@@ -13,6 +13,9 @@ the director and the cost estimate need. Where the spec leaves room, it decides 
   breaks end their paragraph the same way.
 - Text before the first heading (`FADE IN:`, a logline) belongs to no scene and is dropped; the
   sections it opens still apply to the scenes that follow.
+- A transition is a one-line paragraph forced with `>`, or in upper case ending in `TO:`, or one of
+  `FADE OUT.`, `FADE IN:`, `FADE TO BLACK.`, `CUT TO BLACK.` (never action, as the reference
+  parser reads them). It belongs to the scene it ends; `closing_transition` says how a scene ends.
 - Notes `[[…]]` never span a blank line (the spec's rule); they are removed from the text and kept
   in the scene in force at the end of their paragraph. `[[camera: …]]`, `[[style: …]]` and
   `[[duration: N]]` also set the scene's `Direction`; a `[[shot: …]]` note starts a shot at the
@@ -23,7 +26,7 @@ the director and the cost estimate need. Where the spec leaves room, it decides 
 - `^` after a character marks dual dialogue only when the paragraph just before is dialogue in the
   same scene; then both speeches get `dual=True`.
 
-Everything but `parse` and `parse_bytes` is internal.
+Everything but `parse`, `parse_bytes`, `closing_transition` and `fades_in_after` is internal.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import codecs
 import contextlib
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Final
 
 from pydantic import ValidationError
@@ -206,7 +210,7 @@ def parse(text: str) -> Screenplay:
     if not scenes:
         raise NoScenesError(_NO_SCENES_MESSAGE)
     title = " ".join(title_page.get("title", "").split()) or None
-    return Screenplay(title=title, title_page=title_page, scenes=scenes)
+    return Screenplay(title=title, title_page=title_page, scenes=scenes, notes=builder.preamble_notes)
 
 
 def parse_bytes(data: bytes) -> Screenplay:
@@ -581,11 +585,16 @@ def _cue(line: str) -> _Cue | None:
     return _Cue(_clean(text), name, extension, dual)
 
 
+_FADE_TRANSITION_RE: Final = re.compile(r"(?:FADE (?:OUT|IN|TO BLACK|TO WHITE)|CUT TO BLACK)[.:]?")
+"""The fades that do not end in `TO:` (as the reference parser reads `FADE OUT.`), and `FADE IN:`."""
+
+
 def _transition(line: str) -> str | None:
-    """The transition a one-line paragraph holds: forced with `>`, or upper case ending in `TO:`."""
+    """The transition a one-line paragraph holds: forced with `>`, upper case ending in `TO:`, or
+    one of the fades (`FADE OUT.`, `FADE TO BLACK.`, `FADE IN:`), which are never action."""
     if line.startswith(">"):
         return _clean(line[1:]) or None
-    if line.isupper() and line.endswith("TO:"):
+    if line.isupper() and (line.endswith("TO:") or _FADE_TRANSITION_RE.fullmatch(line.strip())):
         return _clean(line)
     return None
 
@@ -706,6 +715,8 @@ class _Builder:
     def __init__(self) -> None:
         self._drafts: list[_SceneDraft] = []
         self._sections: list[tuple[int, str]] = []
+        self.preamble_notes: list[str] = []
+        """Notes before the first heading: they direct the whole film (`[[voice MARA: en-f-2]]`)."""
 
     def scenes(self) -> list[Scene]:
         return [draft.scene() for draft in self._drafts]
@@ -725,7 +736,9 @@ class _Builder:
             else:
                 start += 1
         current = self._current
-        if current is not None:
+        if current is None:
+            self.preamble_notes.extend(paragraph.notes)
+        else:
             # A paragraph that opened a scene directs that scene from its start.
             element = first_element if current is before else 0
             for note in paragraph.notes:
@@ -887,3 +900,44 @@ class _Builder:
         current.characters.setdefault(cue.name)
         current.lines += printed + 1
         current.last_speech = speech
+
+
+# Transitions between scenes ---------------------------------------------------------------------
+
+
+class Transition(StrEnum):
+    """How a scene gives way to the next: a cut, a fade through black, or a dissolve."""
+
+    CUT = "cut"
+    FADE = "fade"
+    DISSOLVE = "dissolve"
+
+
+def closing_transition(scene: Scene) -> Transition | None:
+    """The transition written at the end of the scene (after its last action or speech), if any:
+    `DISSOLVE TO:` (and wipes, irises) dissolves, `FADE OUT.` and `… TO BLACK.` fade, any other
+    (`CUT TO:`, `SMASH CUT TO:`) cuts. An opening `FADE IN:` there belongs to the next scene."""
+    for element in reversed(scene.elements):
+        if element.type is not ElementType.TRANSITION:
+            return None
+        text = element.text.upper()
+        if text.startswith("FADE IN"):
+            continue
+        if "DISSOLVE" in text or "WIPE" in text or "IRIS" in text:
+            return Transition.DISSOLVE
+        if "FADE" in text or "BLACK" in text:
+            return Transition.FADE
+        return Transition.CUT
+    return None
+
+
+def fades_in_after(previous: Scene | None) -> bool:
+    """Whether a scene opens from black: the film's first, or one after a fade, a dissolve or a
+    `FADE IN:` at the end of the scene before."""
+    if previous is None:
+        return True
+    opening = any(
+        element.type is ElementType.TRANSITION and element.text.upper().startswith("FADE IN")
+        for element in previous.elements[-2:]
+    )
+    return opening or closing_transition(previous) in (Transition.FADE, Transition.DISSOLVE)

@@ -14,9 +14,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from script_to_film.domain import casting
 from script_to_film.domain.breakdown import EstimateView, SceneBreakdown, SceneCost
 from script_to_film.domain.coverage import MAX_LENGTH_SECONDS, MAX_SHOTS_PER_SCENE, SHORT_CUT_MAX_SHOTS
 from script_to_film.domain.director import DEFAULT_STYLE
+from script_to_film.domain.errors import InvalidOptionError
 from script_to_film.domain.limits import MAX_SCENES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES, MAX_TITLE_CHARS
 from script_to_film.domain.models import SceneStatus, ScriptStatus, ShotKind, VideoStatus
 from script_to_film.domain.options import LENGTH_PATTERN, check_length
@@ -167,6 +169,14 @@ class VideoCreate(_Request):
     fps: Literal[24, 25, 30] = Field(
         default=24, description="Recorded with the video; each provider renders at its own fixed frame rate"
     )
+    voices: (
+        dict[Annotated[str, Field(min_length=1, max_length=50)], Annotated[str, Field(max_length=40)]] | None
+    ) = Field(
+        default=None,
+        max_length=200,
+        description="A speaking character's voice, overriding the casting: a voice id or a Runway preset",
+        examples=[{"MARA": "en-f-2", "JONAH": "Mark"}],
+    )
     scenes: list[Annotated[int, Field(ge=1, le=10_000)]] | None = Field(
         default=None, min_length=1, max_length=MAX_SCENES, description="1-based scene numbers; default: all"
     )
@@ -218,6 +228,16 @@ class VideoShotView(BaseModel):
     failure_code: str | None
     failure: str | None
     credits: float | None
+
+    @field_validator("voices")
+    @classmethod
+    def _known_voices(cls, voices: dict[str, str] | None) -> dict[str, str] | None:
+        for name in (voices or {}).values():
+            try:
+                casting.voice(name)
+            except InvalidOptionError as error:
+                raise ValueError(str(error)) from None
+        return voices
 
 
 class VideoSceneView(BaseModel):

@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 
-from script_to_film.domain import catalog, cost
+from script_to_film.domain import casting, catalog, cost
 from script_to_film.domain.account import (
     RunLimits,
     configured_concurrency,
@@ -41,6 +41,8 @@ from script_to_film.domain.models import (
 )
 from script_to_film.domain.options import VideoOptions
 from script_to_film.domain.ports import Backend
+from script_to_film.domain.preview import first_scene_starts_at
+from script_to_film.domain.screenplay import fades_in_after
 from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE, FilmInput, max_polls
 
 LOG = logging.getLogger(__name__)
@@ -120,6 +122,8 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
         length=options.cut,
         max_shots=options.max_shots,
     )
+    # Casting refuses a voice note or option for nobody who speaks, before anything runs.
+    casting.cast_voices(full.screenplay, options.voices)
     selected = _select(full, options.scenes)
     if options.keyframe or options.model_audio:
         # Each shot's keyframe image is paid for too, and so is a model's own sound: the budget
@@ -354,17 +358,25 @@ def create_video(
             for number, shots in by_scene.items()
         ],
     )
-    jobs = [
-        SceneJob(
-            video_id=video_id,
-            scene=scenes_by_number[number],
-            shot=shots[0],
-            shots=shots,
-            keyframe=keyframe,
-            model_audio=options.model_audio,
+    jobs: list[SceneJob] = []
+    for number, shots in by_scene.items():
+        previous = jobs[-1] if jobs else None
+        jobs.append(
+            SceneJob(
+                video_id=video_id,
+                scene=scenes_by_number[number],
+                shot=shots[0],
+                shots=shots,
+                keyframe=keyframe,
+                model_audio=options.model_audio,
+                start_seconds=(
+                    previous.start_seconds + sum(shot.duration for shot in previous.shots)
+                    if previous
+                    else first_scene_starts_at(shots[0].provider)
+                ),
+                fade_in=fades_in_after(previous.scene if previous else None),
+            )
         )
-        for number, shots in by_scene.items()
-    ]
     if before_storing is not None:
         before_storing(video)
     backend.videos.create(video, jobs)

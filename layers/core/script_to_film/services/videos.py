@@ -147,6 +147,7 @@ def start(backend: Backend, request: VideoCreate, *, video_id: str | None = None
         fps=request.fps,
         length=request.length,
         max_shots=request.max_shots,
+        voices=request.voices,
     )
     text = backend.scripts.get_text(script.id)
     return start_video(backend, text, options, script_id=script.id, video_id=video_id, request_digest=digest)

@@ -5,13 +5,15 @@ raised as typed exceptions whose class names the ASL's Retry and Catch match.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from script_to_film.domain.errors import MediaError, NotFoundError
+from script_to_film.domain.errors import MediaError, NotFoundError, ScriptToFilmError
 from script_to_film.domain.keys import film_key, manifest_key
 from script_to_film.domain.manifest import build_manifest
-from script_to_film.domain.models import LeftOut, SceneStatus, VideoStatus
+from script_to_film.domain.models import LeftOut, SceneStatus, VideoRecord, VideoStatus
 from script_to_film.domain.ports import Backend
+from script_to_film.domain.preview import first_scene_starts_at, has_cards
 from script_to_film.workflow.batch_summary import summarize_batch
 from script_to_film.workflow.contract import (
     FAILURE_TEXT_LIMIT,
@@ -97,7 +99,6 @@ class FilmTasks:
         film goes on without it, and Finalize names it); a stitch that fails answers no film and
         why, so the video ends FAILED with its clips kept."""
         import tempfile
-        from pathlib import Path
 
         film = FilmInput.model_validate(event)
         video = self.backend.videos.get(film.video_id)
@@ -107,11 +108,12 @@ class FilmTasks:
             return result.model_dump(mode="json")
         with tempfile.TemporaryDirectory(prefix="stf-assemble-") as work:
             clips: list[tuple[int, Path]] = []
+            scene_seconds = 0.0
             for scene in stored:
                 path = Path(work) / f"scene_{scene.number:03d}.mp4"
                 try:
                     self.backend.objects.download_file(str(scene.clip_key), path)
-                    self.backend.media.probe(path)
+                    scene_seconds += self.backend.media.probe(path).duration
                 except (NotFoundError, MediaError) as error:
                     result.left_out.append(
                         LeftOut(scene=scene.number, reason=str(error)[:FAILURE_TEXT_LIMIT])
@@ -122,16 +124,46 @@ class FilmTasks:
                 result.failure = "no stored clip could be read"
                 return result.model_dump(mode="json")
             out = Path(work) / "film.mp4"
+            paths = [path for _, path in clips]
+            cards = self._cards(video, Path(work), scene_seconds) if has_cards(video.provider) else None
             try:
-                stitched = self.backend.media.stitch([path for _, path in clips], out)
+                stitched = self.backend.media.stitch([cards[0], *paths, cards[1]] if cards else paths, out)
             except MediaError as error:
                 result.failure = f"the clips could not be stitched into a film: {error}"[:FAILURE_TEXT_LIMIT]
                 return result.model_dump(mode="json")
             self.backend.objects.upload_file(film_key(video.id), out)
+        first = 1 if cards else 0
         result.film_key = film_key(video.id)
         result.clips = len(clips)
-        result.reencoded = [clips[i][0] for i in stitched.reencoded]
+        result.reencoded = [clips[i - first][0] for i in stitched.reencoded if 0 <= i - first < len(clips)]
         return result.model_dump(mode="json")
+
+    def _cards(self, video: VideoRecord, work: Path, scene_seconds: float) -> tuple[Path, Path] | None:
+        """The preview's title card (from the screenplay's title page) and end card, in the
+        animatic's own encoding so the film is still joined by stream copy. A film whose cards
+        cannot be made goes on without them: they are a courtesy, not a scene."""
+        from script_to_film.domain.screenplay import parse
+
+        try:
+            page = parse(self.backend.scripts.get_text(video.script_id)).title_page
+        except ScriptToFilmError:
+            page = {}
+        if video.title and not page.get("title"):
+            page["title"] = video.title
+        media = self.backend.media
+        try:
+            return (
+                media.render_title_card(page, video.ratio, work / "title.mp4", style=video.style),
+                media.render_end_card(
+                    video.title,
+                    video.ratio,
+                    work / "end.mp4",
+                    style=video.style,
+                    start_seconds=first_scene_starts_at(video.provider) + scene_seconds,
+                ),
+            )
+        except MediaError:
+            return None
 
     def finalize(self, event: dict[str, Any]) -> dict[str, Any]:
         film = FilmInput.model_validate(event)

@@ -96,7 +96,9 @@ class AnimaticProvider:
         with tempfile.TemporaryDirectory(prefix="stf-animatic-") as work:
             clip = Path(work) / f"scene_{job.scene.number:03d}.mp4"
             try:
-                media.render_animatic(job.scene, job.shot, clip)
+                media.render_animatic(
+                    job.scene, job.shot, clip, start_seconds=job.start_seconds, fade_in=job.fade_in
+                )
             except MediaError as exc:
                 # The job was checked at submit, so a failure here is the machine's (disk, time).
                 raise TransientProviderError(str(exc), code="RENDER") from exc
