@@ -217,6 +217,16 @@ class VideoCreate(_Request):
     def _length_in_range(cls, value: str) -> str:
         return check_length(value)
 
+    @field_validator("voices")
+    @classmethod
+    def _known_voices(cls, voices: dict[str, str] | None) -> dict[str, str] | None:
+        for name in (voices or {}).values():
+            try:
+                casting.voice(name)
+            except InvalidOptionError as error:
+                raise ValueError(str(error)) from None
+        return voices
+
 
 class VideoShotView(BaseModel):
     number: int = Field(description="1-based within the scene")
@@ -228,16 +238,6 @@ class VideoShotView(BaseModel):
     failure_code: str | None
     failure: str | None
     credits: float | None
-
-    @field_validator("voices")
-    @classmethod
-    def _known_voices(cls, voices: dict[str, str] | None) -> dict[str, str] | None:
-        for name in (voices or {}).values():
-            try:
-                casting.voice(name)
-            except InvalidOptionError as error:
-                raise ValueError(str(error)) from None
-        return voices
 
 
 class VideoSceneView(BaseModel):
