@@ -249,10 +249,8 @@ def bench_stitch(rows: list[tuple[str, str, str]]) -> None:
     from script_to_film.domain.screenplay import parse
 
     screenplay = parse(nine_scene_screenplay())
-    shots = [
-        shot.model_copy(update={"duration": 8, "ratio": "1280:720"})
-        for shot in direct(screenplay, model="animatic")
-    ]
+    masters = [shot for shot in direct(screenplay, model="animatic") if shot.number == 1]
+    shots = [shot.model_copy(update={"duration": 8, "ratio": "1280:720"}) for shot in masters]
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
         clips = [

@@ -18,7 +18,8 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from script_to_film import __version__
-from script_to_film.domain.errors import ConfigurationError, InvalidInputError
+from script_to_film.domain.coverage import FULL, MAX_SHOTS_PER_SCENE, Length
+from script_to_film.domain.errors import ConfigurationError, InvalidInputError, InvalidOptionError
 from stf.run import run_command
 from stf.usage import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, read_input_file
 
@@ -74,6 +75,7 @@ def _build_parser() -> argparse.ArgumentParser:
     breakdown.add_argument("--model", default=DEFAULT_MODEL, help=f"video model (default {DEFAULT_MODEL})")
     breakdown.add_argument("--style", default=DEFAULT_STYLE, help=f"style preset (default {DEFAULT_STYLE})")
     breakdown.add_argument("--ratio", help="output ratio, e.g. 1280:720 (default: the model's)")
+    _add_cut_options(breakdown)
     breakdown.add_argument("--prompts", action="store_true", help="print each shot's full prompt too")
     breakdown.add_argument("--json", action="store_true", help="print the breakdown contract as JSON")
     breakdown.set_defaults(command=_breakdown)
@@ -81,6 +83,7 @@ def _build_parser() -> argparse.ArgumentParser:
     estimate = commands.add_parser("estimate", help="estimate what filming a screenplay costs")
     estimate.add_argument("file", type=Path, help="a Fountain screenplay (.fountain)")
     estimate.add_argument("--model", default=DEFAULT_MODEL, help=f"video model (default {DEFAULT_MODEL})")
+    _add_cut_options(estimate)
     estimate.add_argument("--max-budget-usd", type=float, help="fail (exit 2) when the estimate is over this")
     estimate.add_argument("--json", action="store_true", help="print the estimate as JSON")
     estimate.set_defaults(command=_estimate)
@@ -102,6 +105,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--scene-timeout", type=_positive_int, default=300, help="seconds before a scene gives up"
     )
     run.add_argument("--scenes", type=_scene_list, help="only these scenes, e.g. 1,3,5-7")
+    _add_cut_options(run)
     run.add_argument("--max-budget-usd", type=float, help="refuse to start when the estimate is over this")
     run.add_argument(
         "--voice",
@@ -140,6 +144,33 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_serve_command(commands)
     return parser
+
+
+def _add_cut_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--length",
+        type=_length,
+        default=FULL,
+        help="full (default: each shot as long as what it carries), short (a condensed cut) or the "
+        "film's length in seconds",
+    )
+    command.add_argument(
+        "--max-shots", type=_max_shots, help=f"the most shots a scene is cut into (1-{MAX_SHOTS_PER_SCENE})"
+    )
+
+
+def _length(text: str) -> Length:
+    try:
+        return Length.parse(text)
+    except InvalidOptionError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _max_shots(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_SHOTS_PER_SCENE:
+        raise argparse.ArgumentTypeError(f"{text!r}: a scene is cut into at most {MAX_SHOTS_PER_SCENE} shots")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -204,7 +235,14 @@ def _breakdown(args: argparse.Namespace) -> int:
     from script_to_film.domain import breakdown
     from stf import report
 
-    plan = breakdown.plan(read_input_file(args.file), model=args.model, style=args.style, ratio=args.ratio)
+    plan = breakdown.plan(
+        read_input_file(args.file),
+        model=args.model,
+        style=args.style,
+        ratio=args.ratio,
+        length=args.length,
+        max_shots=args.max_shots,
+    )
     if args.json:
         print(plan.to_breakdown().model_dump_json(indent=2))
     else:
@@ -216,7 +254,9 @@ def _estimate(args: argparse.Namespace) -> int:
     from script_to_film.domain import breakdown, cost
     from stf import report
 
-    plan = breakdown.plan(read_input_file(args.file), model=args.model)
+    plan = breakdown.plan(
+        read_input_file(args.file), model=args.model, length=args.length, max_shots=args.max_shots
+    )
     cost.check_budget(plan.estimate, args.max_budget_usd)
     if args.json:
         print(plan.estimate.model_dump_json(indent=2))

@@ -31,53 +31,76 @@ def _usd(amount: float) -> str:
 def breakdown_table(plan: Plan, console: Console | None = None, *, prompts: bool = False) -> None:
     console = console or Console()
     title = plan.screenplay.title or "Untitled screenplay"
-    table = Table(title=f"{title}: {len(plan.shots)} scenes", expand=True)
+    by_scene = plan.by_scene()
+    table = Table(title=f"{title}: {len(by_scene)} scenes, {len(plan.shots)} shots", expand=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("Scene", min_width=24, ratio=3)
     table.add_column("Characters", ratio=2)
     table.add_column("Script", justify="right", no_wrap=True)
-    table.add_column("Camera", ratio=2)
-    table.add_column("Clip", justify="right", no_wrap=True)
-    for scene, shot in zip(plan.screenplay.scenes, plan.shots, strict=True):
+    table.add_column("Master shot", ratio=2)
+    table.add_column("Shots", justify="right", no_wrap=True)
+    table.add_column("Film", justify="right", no_wrap=True)
+    for scene in plan.screenplay.scenes:
+        shots = by_scene.get(scene.number)
+        if not shots:
+            continue
         number = f"{scene.number}" + (f" ({scene.scene_number})" if scene.scene_number else "")
         table.add_row(
             number,
             scene.heading,
             ", ".join(scene.characters) or "-",
             _duration(scene.estimated_seconds),
-            shot.camera,
-            f"{shot.duration}s",
+            shots[0].camera,
+            str(len(shots)),
+            _duration(sum(shot.duration for shot in shots)),
         )
     console.print(table)
     if prompts:
         for shot in plan.shots:
-            console.print(f"[bold]{shot.scene}.[/bold] {shot.prompt}\n")
+            console.print(
+                f"[bold]{shot.scene}.{shot.number}[/bold] ({shot.kind.value.replace('_', ' ')}, "
+                f"{shot.duration}s) {shot.prompt}\n"
+            )
     estimate = plan.estimate
-    clip_seconds = sum(shot.duration for shot in plan.shots)
     console.print(
         f"Script runs about {_duration(plan.screenplay.total_seconds)}; "
-        f"the film is {_duration(clip_seconds)} "
+        f"the film is {_duration(estimate.seconds)} in {estimate.shots} shots "
         f"of {estimate.model} clips ({estimate.provider}): "
         f"{estimate.credits:g} credits, about {_usd(estimate.usd)}."
     )
 
 
 def estimate_table(plan: Plan, console: Console | None = None) -> None:
+    """Shots, seconds and cost per scene and in total, before anything is paid for."""
     console = console or Console()
     estimate = plan.estimate
+    headings = {scene.number: scene.heading for scene in plan.screenplay.scenes}
     table = Table(title=f"Estimate for {estimate.model} ({estimate.provider})")
     table.add_column("#", justify="right")
     table.add_column("Scene")
-    table.add_column("Clip", justify="right")
+    table.add_column("Shots", justify="right")
+    table.add_column("Film", justify="right")
     table.add_column("Credits", justify="right")
     table.add_column("USD", justify="right")
-    for scene, line in zip(plan.screenplay.scenes, estimate.scenes, strict=True):
+    for line in estimate.scenes:
         table.add_row(
-            str(line.number), scene.heading, f"{line.duration}s", f"{line.credits:g}", _usd(line.usd)
+            str(line.number),
+            headings[line.number],
+            str(len(line.shots)),
+            f"{line.duration}s",
+            f"{line.credits:g}",
+            _usd(line.usd),
         )
-    clip_seconds = sum(line.duration for line in estimate.scenes)
     table.add_section()
-    table.add_row("", "Total", f"{clip_seconds}s", f"{estimate.credits:g}", _usd(estimate.usd), style="bold")
+    table.add_row(
+        "",
+        "Total",
+        str(estimate.shots),
+        f"{estimate.seconds}s",
+        f"{estimate.credits:g}",
+        _usd(estimate.usd),
+        style="bold",
+    )
     console.print(table)
 
 
@@ -136,6 +159,10 @@ class RunProgress:
     def update(self, video: VideoRecord) -> None:
         for scene in video.scenes:
             label = scene.status.value + (f" {scene.failure_code}" if scene.failure_code else "")
+            if len(scene.shots) > 1 and scene.status not in SCENE_FINAL:
+                label += f" (shot {scene.shot} of {len(scene.shots)})"
+            elif len(scene.shots) > 1 and scene.status is SceneStatus.FAILED:
+                label += f" (at shot {scene.shot} of {len(scene.shots)})"
             if self._lines:
                 if self._reported.get(scene.number) != label:
                     self._reported[scene.number] = label

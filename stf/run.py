@@ -37,6 +37,8 @@ def run_command(args: argparse.Namespace) -> int:
         poll_seconds=args.poll_seconds,
         scene_timeout_seconds=args.scene_timeout,
         max_budget_usd=args.max_budget_usd,
+        length=str(args.length),
+        max_shots=args.max_shots,
         voices=dict(args.voice) if args.voice else None,
     )
     source = read_input_file(args.file)

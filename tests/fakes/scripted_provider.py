@@ -36,14 +36,18 @@ class Gate:
             raise TimeoutError("the test never released the gate")
 
 
+Target = int | tuple[int, int]
+"""What a fault is aimed at: every shot of a scene (its number), or one shot (scene, shot)."""
+
+
 class ScriptedProvider:
     name = "animatic"
 
     def __init__(
         self,
         *,
-        fail: dict[int, str] | None = None,
-        hang: set[int] | None = None,
+        fail: dict[Target, str] | None = None,
+        hang: set[Target] | None = None,
         credits: dict[int, float] | None = None,
         spoil: dict[int, Callable[[bytes], bytes]] | None = None,
         no_output: set[int] | None = None,
@@ -65,6 +69,8 @@ class ScriptedProvider:
         self._polls: dict[str, int] = {}
         self._lock = threading.Lock()
         self.scene_of: dict[str, int] = {}
+        self.shot_of: dict[str, tuple[int, int]] = {}
+        """(scene, shot) of each task created."""
         self.submitted: list[int] = []
         self.cancelled: set[str] = set()
         self.cancel_requests: list[str] = []
@@ -77,25 +83,29 @@ class ScriptedProvider:
         task_id = self._real.submit(job)
         with self._lock:
             self.scene_of[task_id] = job.scene.number
+            self.shot_of[task_id] = (job.scene.number, job.shot.number)
             self.submitted.append(job.scene.number)
         return task_id
 
     def status(self, task_id: str) -> ProviderTask:
         scene = self.scene_of[task_id]
+        shot = self.shot_of[task_id]
         charged = self._credits.get(scene)
         if task_id in self.cancelled:
             return ProviderTask(id=task_id, state=TaskState.CANCELLED)
-        if scene in self._fail:
+        failure = self._fail.get(shot, self._fail.get(scene))
+        if failure is not None:
             return ProviderTask(
                 id=task_id,
                 state=TaskState.FAILED,
-                failure_code=self._fail[scene],
+                failure_code=failure,
                 failure="the provider said no",
                 credits=charged,
             )
         with self._lock:
             self._polls[task_id] = seen = self._polls.get(task_id, 0) + 1
-        if scene in self._hang or seen <= self._running_polls.get(scene, 0):
+        hangs = scene in self._hang or shot in self._hang
+        if hangs or seen <= self._running_polls.get(scene, 0):
             return ProviderTask(id=task_id, state=TaskState.RUNNING, progress=0.3, credits=charged)
         done = self._real.status(task_id)
         return done if charged is None else done.model_copy(update={"credits": charged})

@@ -181,8 +181,9 @@ def test_a_clip_that_does_not_count_ends_its_scene_through_record_failure(scene:
     choice = states["IsClipStored"]
     assert choice["Type"] == "Choice"
     assert choice["Choices"] == [
-        {"Variable": "$.task.outcome", "StringEquals": "STORED", "Next": "SceneFilmed"}
-    ]
+        {"Variable": "$.task.outcome", "StringEquals": "STORED", "Next": "SceneFilmed"},
+        {"Variable": "$.task.outcome", "StringEquals": "NEXT_SHOT", "Next": "SubmitScene"},
+    ], "a stored shot goes on to the scene's next one; the last films the scene"
     assert choice["Default"] == "RecordFailure"
 
 

@@ -767,3 +767,66 @@ def test_an_unexpected_failure_is_a_500_that_says_where_to_look(
     assert answer.status == 500
     assert answer.body["error"] == "internal"
     assert "DynamoDB" not in answer.body["message"], "internals stay in the log"
+
+
+# Coverage: shots within scenes --------------------------------------------------------------------
+
+
+def test_a_script_shows_each_scenes_shots_seconds_and_cost(stack: LocalStack) -> None:
+    script = call("POST", "/scripts", {"content": TRAIN_STATION}).body
+    detail = call("GET", f"/scripts/{script['id']}", query="model=veo3.1").body
+
+    assert detail["estimate"]["model"] == "veo3.1"
+    assert detail["estimate"]["shots"] == sum(scene["cost"]["shots"] for scene in detail["scenes"])
+    assert detail["estimate"]["seconds"] == sum(scene["cost"]["seconds"] for scene in detail["scenes"])
+    assert detail["estimate"]["credits"] == sum(scene["cost"]["credits"] for scene in detail["scenes"])
+    reunion = detail["scenes"][2]
+    assert reunion["shots"][0]["kind"] == "master"
+    assert "two_shot" in [shot["kind"] for shot in reunion["shots"]], "its dual dialogue"
+    assert reunion["seconds"] == sum(shot["duration"] for shot in reunion["shots"])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"length": "long"},
+        {"length": "0"},
+        {"length": "99999"},
+        {"length": 30},
+        {"max_shots": 0},
+        {"max_shots": 41},
+    ],
+)
+def test_a_bad_length_or_shot_count_is_a_422(stack: LocalStack, options: dict[str, Any]) -> None:
+    script = new_script()
+    answer = call("POST", "/videos", {"script_id": script["id"], **options})
+    assert answer.status == 422, answer.body
+    assert answer.body["error"] == "invalid_request"
+
+
+def test_a_video_reports_the_shots_of_its_scenes(stack: LocalStack) -> None:
+    script = new_script(TRAIN_STATION)
+    started = call(
+        "POST", "/videos", {"script_id": script["id"], "poll_seconds": 1, "length": "short", "max_shots": 2}
+    )
+    assert started.status == 202, started.body
+    video = finished(stack, started.body["id"])
+
+    assert video["status"] == "SUCCEEDED"
+    for scene in video["scenes"]:
+        assert 1 <= len(scene["shots"]) <= 2
+        assert [shot["status"] for shot in scene["shots"]] == ["SUCCEEDED"] * len(scene["shots"])
+        assert scene["duration_seconds"] == sum(shot["duration_seconds"] for shot in scene["shots"])
+    page = call("GET", f"/videos/{video['id']}/scenes").body
+    assert [len(scene["shots"]) for scene in page["items"]] == [
+        len(scene["shots"]) for scene in video["scenes"]
+    ]
+
+
+def test_a_screenplay_cut_into_too_many_shots_is_a_422(stack: LocalStack) -> None:
+    scene = "INT. ROOM {n} - DAY\n\nA cup.\n\nThe clock ticks.\n\nRain falls.\n\n"
+    content = "".join(scene.format(n=n) for n in range(1_800))
+    answer = call("POST", "/scripts", {"content": content})
+    assert answer.status == 422, answer.body
+    assert answer.body["error"] == "too_many_shots"
+    assert "at most 5,000" in answer.body["message"]

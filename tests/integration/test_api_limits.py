@@ -16,7 +16,7 @@ from functions import api
 from infra.local.server import api_gateway_event, lambda_context
 from infra.local.stack import WRITER_FUNCTION, LocalStack
 from script_to_film.adapters.objects import ObjectStore
-from script_to_film.domain import breakdown, director
+from script_to_film.domain import breakdown, catalog, director
 from script_to_film.domain.limits import MAX_RESPONSE_BYTES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES
 from script_to_film.domain.models import (
     SceneRecord,
@@ -344,7 +344,9 @@ def test_reading_a_script_reads_its_stored_breakdown(stack: LocalStack, directin
         request("GET", f"/scripts/{script_id}/scenes"),
     ]
 
-    assert created_by == ["Stored"], "directed once, when stored"
+    # Directed when stored: once as filmed, once for each model it is priced on (their clip lengths
+    # cut the scenes into other shots).
+    assert created_by == ["Stored"] * (1 + len(catalog.MODELS)), "directed when stored"
     assert directing == created_by, "and never again to be read"
     assert [answer["statusCode"] for answer in reads] == [200] * 4
     assert (
@@ -364,7 +366,7 @@ def test_a_script_stored_without_a_breakdown_gets_one_at_its_first_read(
     again = request("GET", f"/scripts/{script.id}", query="model=veo3.1")
     pages = request("GET", f"/scripts/{script.id}/scenes")
 
-    assert directing == ["Legacy"]
+    assert directing == ["Legacy"] * (1 + len(catalog.MODELS)), "at the first read, never again"
     assert stack.backend.scripts.get_breakdown(script.id) is not None
     assert first["statusCode"] == again["statusCode"] == pages["statusCode"] == 200
     assert json_of(first)["scenes"] == json_of(pages)["items"]

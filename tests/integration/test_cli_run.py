@@ -39,6 +39,19 @@ SCENE_KEYS = {
     "failure_code",
     "failure",
     "note",
+    "shots",
+}
+SHOT_KEYS = {
+    "number",
+    "kind",
+    "status",
+    "duration_seconds",
+    "lines",
+    "provider_task_id",
+    "attempts",
+    "failure_code",
+    "failure",
+    "credits",
 }
 
 
@@ -71,6 +84,8 @@ def test_run_makes_the_film_and_prints_the_manifest(
     assert json.loads((folder / "manifest.json").read_text()) == manifest
     for scene in manifest["scenes"]:
         assert set(scene) == SCENE_KEYS
+        assert all(set(shot) == SHOT_KEYS for shot in scene["shots"])
+        assert scene["duration_seconds"] == sum(shot["duration_seconds"] for shot in scene["shots"])
         clip = media.probe(folder / scene["clip"])
         assert clip.duration == pytest.approx(scene["duration_seconds"], abs=0.1)
         assert (clip.width, clip.height) == (1280, 720)

@@ -19,6 +19,7 @@ from script_to_film.domain.limits import EVENTS_PER_SCENE_IN_FILM, film_history_
 from script_to_film.domain.manifest import build_manifest
 from script_to_film.domain.models import SceneStatus, VideoRecord, VideoStatus
 from script_to_film.domain.options import VideoOptions
+from script_to_film.domain.status import shots_of
 from script_to_film.services.submission import start_video
 from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE
 from tests.fakes.faults import fail_when
@@ -198,12 +199,14 @@ def test_each_scene_is_its_own_execution_named_after_the_video_and_the_scene(sta
 
     children = stack.scene_executions(video.id)
     assert sorted(children) == [f"{video.id}-s{n:03d}" for n in range(1, 5)]
+    shots = {f"{video.id}-s{scene.number:03d}": len(scene.shots) for scene in video.scenes}
+    assert max(shots.values()) > 1, "a scene of several shots is among them"
     for name, arn in children.items():
         assert stack.execution_status(arn) == "SUCCEEDED", name
         history = stack.history(arn)
         polls = sum(1 for e in history if e["type"] == "WaitStateEntered")
-        assert polls == 3, "two polls find the task running, the third finds it done"
-        assert len(history) <= scene_history_events(polls, 1)
+        assert polls == 3 * shots[name], "each shot: two polls find its task running, the third done"
+        assert len(history) <= scene_history_events(polls, 1, shots[name])
         started = json.loads(history[0]["executionStartedEventDetails"]["input"])
         assert set(started) == {
             "video_id",
@@ -232,3 +235,74 @@ def test_the_film_history_grows_by_a_constant_per_scene_whatever_the_scenes_poll
     per_scene = (four - two) / 2
     assert per_scene == int(per_scene) <= EVENTS_PER_SCENE_IN_FILM
     assert four <= film_history_events(4)
+
+
+COVERED = """Title: Two Rooms
+
+INT. KITCHEN - NIGHT
+
+MARA (70s), wiry, waits by the stove.
+
+The kettle begins to whistle.
+
+MARA
+You're late.
+
+JONAH
+The train was late.
+
+EXT. PIER - SUNSET
+
+They walk off together.
+"""
+
+
+def test_a_scene_of_several_shots_generates_each_and_joins_them_into_its_clip(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    provider = use(ScriptedProvider())
+    video = run(stack, source=COVERED)
+
+    assert video.status is VideoStatus.SUCCEEDED
+    kitchen = video.scenes[0]
+    assert [shot.kind.value for shot in kitchen.shots] == [
+        "master",
+        "insert",
+        "over_the_shoulder",
+        "over_the_shoulder",
+    ]
+    assert [shot.status for shot in shots_of(kitchen)] == [SceneStatus.SUCCEEDED] * 4
+    assert [shot.lines for shot in kitchen.shots] == [[], [], [0], [1]]
+    tasks = [task for task, (scene, _) in provider.shot_of.items() if scene == 1]
+    assert sorted(provider.shot_of[task][1] for task in tasks) == [1, 2, 3, 4], "each shot generated once"
+    assert {shot.provider_task_id for shot in kitchen.shots} == set(tasks)
+    keys = s3_keys(stack, video.id)
+    assert [key for key in keys if "/shots/" in key] == [
+        f"videos/{video.id}/shots/scene_001_shot_{n:03d}.mp4" for n in range(1, 5)
+    ], "a one-shot scene stores its shot as its clip"
+    clip = tmp_path / "scene_001.mp4"
+    stack.backend.objects.download_file(f"videos/{video.id}/scene_001.mp4", clip)
+    assert media.probe(clip).duration == pytest.approx(kitchen.duration_seconds, abs=0.2)
+    assert kitchen.duration_seconds == sum(shot.duration_seconds for shot in kitchen.shots)
+    manifest = build_manifest(video, execution=video.execution_arn)
+    assert [shot["status"] for shot in manifest["scenes"][0]["shots"]] == ["SUCCEEDED"] * 4
+    assert len(manifest["scenes"][1]["shots"]) == 1
+
+
+def test_a_failed_shot_fails_its_scene_and_the_film_goes_on(stack: LocalStack) -> None:
+    provider = use(ScriptedProvider(fail={(1, 3): "SAFETY.INPUT.TEXT"}))
+    video = run(stack, source=COVERED)
+
+    kitchen = video.scenes[0]
+    assert (kitchen.status, kitchen.failure_code) == (SceneStatus.FAILED, "SAFETY.INPUT.TEXT")
+    assert kitchen.failure is not None and kitchen.failure.startswith("shot 3 of 4: ")
+    assert [(shot.status, shot.failure_code) for shot in shots_of(kitchen)] == [
+        (SceneStatus.SUCCEEDED, None),
+        (SceneStatus.SUCCEEDED, None),
+        (SceneStatus.FAILED, "SAFETY.INPUT.TEXT"),
+        (SceneStatus.PENDING, None),
+    ]
+    assert (1, 4) not in provider.shot_of.values()
+    assert list(provider.shot_of.values()).count((1, 3)) == 1, "a SAFETY failure is never resubmitted"
+    assert video.scenes[1].status is SceneStatus.SUCCEEDED
+    assert video.status is VideoStatus.PARTIAL

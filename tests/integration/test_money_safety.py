@@ -27,11 +27,13 @@ from script_to_film.adapters import media
 from script_to_film.adapters.download import ALLOW_HOSTS_ENV, open_download
 from script_to_film.adapters.objects import ObjectStore
 from script_to_film.adapters.providers.registry import register_provider, reset_providers
+from script_to_film.adapters.repositories.claims import ClaimRepository
 from script_to_film.adapters.repositories.videos import VideoRepository
 from script_to_film.domain.errors import MediaError, VideoEndedError
 from script_to_film.domain.models import SceneJob, SceneStatus, VideoRecord, VideoStatus
 from script_to_film.domain.options import VideoOptions
 from script_to_film.domain.ports import ProviderTask
+from script_to_film.domain.status import shots_of
 from script_to_film.services import videos
 from script_to_film.services.submission import create_video, start_video
 from script_to_film.workflow.contract import FilmInput, scene_execution_name
@@ -668,3 +670,98 @@ def test_a_scene_execution_that_ends_badly_ends_its_scene_never_the_film(stack: 
     assert [final.scenes[0].status, final.scenes[2].status] == [SceneStatus.SUCCEEDED] * 2
     assert final.status is VideoStatus.PARTIAL
     assert stack.execution_status(str(video.execution_arn)) == "SUCCEEDED"
+
+
+# Scenes of several shots -------------------------------------------------------------------------
+
+COVERED = """Title: Two Rooms
+
+INT. KITCHEN - NIGHT
+
+MARA (70s), wiry, waits by the stove.
+
+The kettle begins to whistle.
+
+MARA
+You're late.
+
+JONAH
+The train was late.
+
+EXT. PIER - SUNSET
+
+They walk off together.
+"""
+"""Scene 1 is cut into four shots (master, insert, two over-the-shoulders); scene 2 into one."""
+
+
+def start_covered(stack: LocalStack) -> VideoRecord:
+    return start_video(stack.backend, COVERED, FAST, max_concurrency=2)
+
+
+def claims_of(stack: LocalStack, video_id: str) -> list[str]:
+    items = stack.backend.aws.table.query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :s)",
+        ExpressionAttributeValues={":pk": f"VIDEO#{video_id}", ":s": "SUBMIT#"},
+    )["Items"]
+    return sorted(str(item["sk"]) for item in items)
+
+
+def test_a_cancel_during_a_later_shot_cancels_that_shots_task_and_submits_no_more(stack: LocalStack) -> None:
+    provider = use(ScriptedProvider(hang={(1, 2)}))
+    video = start_covered(stack)
+    assert len(video.scenes[0].shots) == 4
+    wait_until(
+        lambda: (
+            (1, 2) in provider.shot_of.values() and scene_status(stack, video.id, 1) is SceneStatus.RUNNING
+        )
+    )
+
+    videos.cancel(stack.backend, video.id)
+    final = stack.wait(video, timeout=BOUND_SECONDS)
+
+    in_flight = {task for task, shot in provider.shot_of.items() if shot == (1, 2)}
+    assert in_flight and in_flight <= provider.cancelled, "the shot at the provider is cancelled"
+    assert (1, 3) not in provider.shot_of.values(), "no shot is paid for after the cancel"
+    scene = final.scenes[0]
+    assert scene.status is SceneStatus.CANCELLED
+    assert [shot.status for shot in shots_of(scene)] == [
+        SceneStatus.SUCCEEDED,
+        SceneStatus.CANCELLED,
+        SceneStatus.PENDING,
+        SceneStatus.PENDING,
+    ]
+    assert claims_of(stack, video.id).count("SUBMIT#001#002#1") == 1
+
+
+def test_each_shot_is_paid_for_once_under_its_own_claim(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = use(ScriptedProvider())
+
+    def recording_shot_two(video_id: str, number: int, attempt: int, task_id: str, shot: int = 1) -> bool:
+        return number == 1 and shot == 2
+
+    def lost() -> BaseException:
+        return ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem")
+
+    # The claim of shot 2 is written, the provider called, and recording its task fails once:
+    # SubmitScene cancels that task at once, and the retry finds the claim without a task, so it
+    # never pays again (SUBMIT_IN_DOUBT) — shot 2's money is never spent twice.
+    with fail_when(monkeypatch, ClaimRepository, "record_submit", lost, when=recording_shot_two) as fault:
+        final = stack.wait(start_covered(stack), timeout=BOUND_SECONDS)
+
+    assert fault.fired >= 1
+    shots = [shot for shot in provider.shot_of.values() if shot[0] == 1]
+    assert shots.count((1, 1)) == 1 and shots.count((1, 2)) == 1, "one create per shot"
+    assert (1, 3) not in shots, "a scene whose shot fails films no further shot"
+    scene = final.scenes[0]
+    assert scene.status is SceneStatus.FAILED
+    assert [shot.status for shot in shots_of(scene)] == [
+        SceneStatus.SUCCEEDED,
+        SceneStatus.FAILED,
+        SceneStatus.PENDING,
+        SceneStatus.PENDING,
+    ]
+    assert final.scenes[1].status is SceneStatus.SUCCEEDED, "the film goes on"
+    assert final.status is VideoStatus.PARTIAL

@@ -33,8 +33,9 @@ INT. LIGHTHOUSE - NIGHT
 The lamp turns.
 """
 
-DURATIONS = {1: 5, 2: 4, 3: 4, 4: 4}
-"""What the director makes of the four scenes (seconds per clip); gen4.5 costs 12 credits a second."""
+DURATIONS = {1: 4, 2: 3, 3: 3, 4: 3}
+"""What the director makes of the four scenes (seconds per clip: each is one master shot, as long
+as its one action paragraph reads); gen4.5 costs 12 credits a second."""
 
 
 @pytest.fixture
@@ -318,13 +319,13 @@ def test_scenes_run_at_the_tiers_concurrency_with_nothing_configured(
 def test_a_film_over_the_credit_balance_is_refused_before_any_create(
     fake: FakeRunway, screenplay: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake.credit_balance = 100  # the four scenes are estimated at 204 credits
+    fake.credit_balance = 100  # the four scenes are estimated at 156 credits
 
     status = main(["run", str(screenplay), "--provider", "runway", "--out", str(tmp_path / "out")])
 
     assert status == 2
     line = capsys.readouterr().err.strip()
-    assert line.startswith("error: the film is estimated at 204 credits"), line
+    assert line.startswith("error: the film is estimated at 156 credits"), line
     assert "has 100 credits (US$1.00) left" in line
     assert fake.paid_creates() == []
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

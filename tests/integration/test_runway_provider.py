@@ -503,6 +503,23 @@ def keyframe_provider(job: SceneJob, claims: MemoryClaims | None = None) -> Runw
     return RunwayProvider(load_job=lambda video_id, scene: job, claims=lambda: shared)
 
 
+def test_a_later_shot_is_animated_from_its_own_prompt_and_length(fake: FakeRunway) -> None:
+    master = make_job("an observatory dome", model="gen4_turbo", ratio="1104:832", duration=5)
+    close_up = master.shot.model_copy(
+        update={"number": 2, "prompt": "Close-up on the astronomer: she smiles.", "duration": 3}
+    )
+    job = master.model_copy(update={"shots": [master.shot, close_up]})
+    provider = keyframe_provider(job)  # loads the scene's job, as the workflow stores it
+
+    task_id = provider.submit(job.at(2))
+    assert KeyframeTask.parse(task_id).shot == 2  # type: ignore[union-attr]
+    assert wait_for(provider, task_id)[-1].state is TaskState.SUCCEEDED
+
+    image_create, video_create = fake.paid_creates()
+    assert image_create.body["promptText"] == video_create.body["promptText"] == close_up.prompt
+    assert video_create.body["duration"] == 3
+
+
 def test_the_keyframe_path_makes_an_image_then_animates_it(fake: FakeRunway, tmp_path: Path) -> None:
     job = make_job("an observatory dome", model="gen4_turbo", ratio="1104:832", duration=5)
     provider = keyframe_provider(job)

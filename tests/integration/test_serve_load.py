@@ -25,6 +25,7 @@ from infra.local.server import LISTEN_BACKLOG, LocalApi, _ApiHttpServer
 from infra.local.stack import WRITER_FUNCTION
 from script_to_film.adapters import media
 from script_to_film.adapters.providers.registry import reset_providers
+from script_to_film.domain import breakdown
 from script_to_film.services import videos
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,7 +117,8 @@ def test_requests_are_answered_while_ten_films_render(
 
     assert failures == [], f"{len(failures)} requests unanswered within {ANSWER_SECONDS} s: {failures[:5]}"
     assert statuses == ["SUCCEEDED"] * FILMS
-    assert renders.total == FILMS * 5
+    shots = len(breakdown.plan(TRAIN_STATION.read_text(encoding="utf-8"), model="animatic").shots)
+    assert renders.total == FILMS * shots, "one render a shot of each film"
     assert len(answered_while_rendering) >= 20, "the requests met the renders"
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from script_to_film.adapters import media
 from script_to_film.domain.director import STYLES
-from script_to_film.domain.models import DialogueLine, Element, ElementType, Scene, Shot
+from script_to_film.domain.models import DialogueLine, Element, ElementType, Scene, Shot, ShotKind
 from script_to_film.domain.screenplay import Transition, closing_transition, fades_in_after, parse
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -164,12 +164,6 @@ def test_anime_is_flat_and_saturated(styled: dict[str, bytes]) -> None:
 # Camera ---------------------------------------------------------------------------------------
 
 
-class KindShot(Shot):
-    """A shot of a shot list (its `kind`), whichever models carry that field."""
-
-    kind: str
-
-
 @pytest.mark.parametrize(
     ("camera", "motion"),
     [
@@ -188,14 +182,16 @@ class KindShot(Shot):
     ],
 )
 def test_the_camera_moves_as_its_shot_says(camera: str, motion: media.Motion) -> None:
-    assert media.motion_for(make_shot(camera)) is motion
+    # A two-shot's kind moves the camera least (a drift), so its words decide.
+    shot = make_shot(camera).model_copy(update={"kind": ShotKind.TWO_SHOT})
+    assert media.motion_for(shot) is motion
 
 
 def test_a_shot_list_kind_moves_the_camera_when_its_words_do_not() -> None:
-    base = make_shot("Shot 2").model_dump()
-    assert media.motion_for(KindShot(**base, kind="single")) is media.Motion.PUSH_IN
-    assert media.motion_for(KindShot(**base, kind="master")) is media.Motion.PAN
-    assert media.motion_for(KindShot(**base, kind="two_shot")) is media.Motion.DRIFT
+    base = make_shot("Shot 2")
+    assert media.motion_for(base.model_copy(update={"kind": ShotKind.SINGLE})) is media.Motion.PUSH_IN
+    assert media.motion_for(base.model_copy(update={"kind": ShotKind.MASTER})) is media.Motion.PAN
+    assert media.motion_for(base.model_copy(update={"kind": ShotKind.TWO_SHOT})) is media.Motion.DRIFT
 
 
 def test_a_documentary_is_handheld_unless_the_camera_is_locked_off() -> None:

@@ -16,7 +16,10 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "events" / "scripts").glob("*.fountain"))
 TRAIN_STATION = REPO / "events" / "scripts" / "train-station.fountain"
 
+COVERAGE_KEYS = ("number", "kind", "subject", "lines")
 SCENE_KEYS = {
+    "shots",
+    "seconds",
     "number",
     "scene_number",
     "heading",
@@ -40,8 +43,9 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
 def test_breakdown_json_is_exactly_the_contract(capsys: pytest.CaptureFixture[str], path: Path) -> None:
     out = run_json(capsys, "breakdown", str(path))
 
-    assert set(out) == {"title", "scenes", "total_seconds", "estimate"}
-    assert set(out["estimate"]) == {"provider", "model", "credits", "usd"}
+    # The contract's fields, and coverage's additions: the film's length and shots.
+    assert set(out) == {"title", "scenes", "total_seconds", "estimate", "film_seconds", "shot_count"}
+    assert set(out["estimate"]) == {"provider", "model", "credits", "usd", "shots", "seconds"}
     assert out["scenes"], "every example has scenes"
     for index, scene in enumerate(out["scenes"], start=1):
         assert set(scene) == SCENE_KEYS
@@ -49,9 +53,21 @@ def test_breakdown_json_is_exactly_the_contract(capsys: pytest.CaptureFixture[st
         assert scene["int_ext"] in {"INT", "EXT", "INT/EXT", "EST", None}
         assert set(scene["shot"]) == {"camera", "lighting", "prompt", "duration", "ratio", "model"}
         assert isinstance(scene["shot"]["duration"], int)
+        assert scene["shots"][0] == {
+            **scene["shot"],
+            **{key: scene["shots"][0][key] for key in COVERAGE_KEYS},
+        }
+        assert [shot["number"] for shot in scene["shots"]] == list(range(1, len(scene["shots"]) + 1))
+        assert scene["seconds"] == sum(shot["duration"] for shot in scene["shots"])
         for line in scene["dialogue"]:
             assert set(line) == {"character", "parenthetical", "text", "dual"}
     assert out["total_seconds"] == sum(scene["estimated_seconds"] for scene in out["scenes"])
+    assert (
+        out["film_seconds"] == out["estimate"]["seconds"] == sum(scene["seconds"] for scene in out["scenes"])
+    )
+    assert (
+        out["shot_count"] == out["estimate"]["shots"] == sum(len(scene["shots"]) for scene in out["scenes"])
+    )
 
 
 def test_breakdown_of_the_train_station_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,13 +95,14 @@ def test_breakdown_of_the_train_station_example(capsys: pytest.CaptureFixture[st
     assert [line["dual"] for line in reunion["dialogue"]] == [False, True, True]
     assert "mara" not in cafe["shot"]["prompt"].lower(), "people are described, not named"
     model = get_model("gen4.5")
+    film_seconds = sum(shot["duration"] for s in out["scenes"] for shot in s["shots"])
     assert out["estimate"] == {
         "provider": "runway",
         "model": "gen4.5",
-        "credits": pytest.approx(
-            sum(s["shot"]["duration"] for s in out["scenes"]) * model.credits_per_second
-        ),
+        "credits": pytest.approx(film_seconds * model.credits_per_second),
         "usd": pytest.approx(out["estimate"]["credits"] * 0.01, abs=0.005),
+        "shots": sum(len(s["shots"]) for s in out["scenes"]),
+        "seconds": film_seconds,
     }
 
 

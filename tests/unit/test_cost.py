@@ -29,10 +29,16 @@ from script_to_film.domain.models import DialogueLine, Scene, Screenplay, Shot
 
 
 def shot(
-    scene: int, duration: int, model: str = "gen4.5", ratio: str = "1280:720", provider: str = "runway"
+    scene: int,
+    duration: int,
+    model: str = "gen4.5",
+    ratio: str = "1280:720",
+    provider: str = "runway",
+    number: int = 1,
 ) -> Shot:
     return Shot(
         scene=scene,
+        number=number,
         camera="Medium shot",
         lighting="Soft natural light",
         environment="Interior, Kitchen",
@@ -49,12 +55,25 @@ def test_gen45_costs_twelve_credits_a_second() -> None:
     result = estimate([shot(1, 10), shot(2, 10), shot(3, 5)])
 
     assert (result.provider, result.model) == ("runway", "gen4.5")
-    assert result.scenes == [
-        SceneEstimate(number=1, duration=10, credits=120, usd=1.2),
-        SceneEstimate(number=2, duration=10, credits=120, usd=1.2),
-        SceneEstimate(number=3, duration=5, credits=60, usd=0.6),
+    assert [line.model_dump(exclude={"shots"}) for line in result.scenes] == [
+        SceneEstimate(number=1, duration=10, credits=120, usd=1.2).model_dump(exclude={"shots"}),
+        SceneEstimate(number=2, duration=10, credits=120, usd=1.2).model_dump(exclude={"shots"}),
+        SceneEstimate(number=3, duration=5, credits=60, usd=0.6).model_dump(exclude={"shots"}),
     ]
-    assert (result.credits, result.usd) == (300, 3.0)
+    assert (result.credits, result.usd, result.shots, result.seconds) == (300, 3.0, 3, 25)
+
+
+def test_a_scene_costs_its_shots_and_each_shot_is_priced() -> None:
+    result = estimate([shot(1, 4, number=1), shot(1, 7, number=2), shot(1, 2, number=3), shot(2, 10)])
+    first, second = result.scenes
+    assert [(line.number, line.duration, line.credits) for line in first.shots] == [
+        (1, 4, 48),
+        (2, 7, 84),
+        (3, 2, 24),
+    ]
+    assert (first.number, first.duration, first.credits, first.usd) == (1, 13, 156, 1.56)
+    assert (second.number, second.duration, second.credits) == (2, 10, 120)
+    assert (result.shots, result.seconds, result.credits) == (4, 23, 276)
 
 
 @pytest.mark.parametrize(
@@ -156,8 +175,9 @@ def test_an_estimate_of_directed_shots() -> None:
         ]
     )
     result = estimate(direct(screenplay, model="veo3.1_fast"))
-    assert [(line.number, line.duration) for line in result.scenes] == [(1, 6), (2, 8)]
-    assert (result.model, result.credits, result.usd) == ("veo3.1_fast", 140, 1.4)
+    # Each scene is its master shot: its one short action paragraph, the shortest clip veo makes.
+    assert [(line.number, line.duration) for line in result.scenes] == [(1, 4), (2, 4)]
+    assert (result.model, result.credits, result.usd) == ("veo3.1_fast", 80, 0.8)
 
 
 def test_no_shots_cost_nothing() -> None:
@@ -173,7 +193,9 @@ def test_an_estimate_is_for_one_model() -> None:
 
 
 def test_a_duration_the_model_cannot_make_is_refused() -> None:
-    with pytest.raises(InvalidOptionError, match=r"scene 2: veo3\.1 makes clips of 4, 6, 8 seconds, not 5"):
+    with pytest.raises(
+        InvalidOptionError, match=r"scene 2 shot 1: veo3\.1 makes clips of 4, 6, 8 seconds, not 5"
+    ):
         estimate([shot(1, 4, "veo3.1"), shot(2, 5, "veo3.1")])
 
 

@@ -500,6 +500,20 @@ def test_keyframe_task_ids_round_trip() -> None:
         KeyframeTask.parse("keyframe/../etc")
 
 
+def test_a_keyframe_task_id_names_the_shot_it_films() -> None:
+    later = KeyframeTask(
+        video_id="video-0123456789abcdef",
+        scene=12,
+        image_task="0b1c2d3e-aaaa",
+        image_credits=5,
+        video_task="9f8e",
+        shot=3,
+    )
+    assert str(later) == "keyframe/video-0123456789abcdef/12.3/0b1c2d3e-aaaa/5/9f8e"
+    assert KeyframeTask.parse(str(later)) == later
+    assert KeyframeTask.parse("keyframe/video-0123456789abcdef/12/0b1c2d3e-aaaa").shot == 1  # type: ignore[union-attr]
+
+
 # Logs --------------------------------------------------------------------------------------------
 
 

@@ -704,16 +704,33 @@ def test_direction_notes_set_the_scene_direction() -> None:
     assert scene.action == "She waits."
 
 
-@pytest.mark.parametrize(("value", "duration"), [("8s", 8), ("12 seconds", 12), ("60", 60), ("1", 1)])
+@pytest.mark.parametrize(
+    ("value", "duration"), [("8s", 8), ("12 seconds", 12), ("60", 60), ("1", 1), ("92", 92), ("600", 600)]
+)
 def test_duration_notes_accept_seconds(value: str, duration: int) -> None:
     assert only_scene(f"[[duration: {value}]]\n").direction.duration == duration
 
 
-@pytest.mark.parametrize("value", ["0", "61", "-3", "2.5", "eight", "", "9999"])
+@pytest.mark.parametrize("value", ["0", "601", "-3", "2.5", "eight", "", "9999"])
 def test_invalid_durations_are_ignored_but_the_note_is_kept(value: str) -> None:
     scene = only_scene(f"[[duration: 5]]\n\n[[duration: {value}]]\n")
     assert scene.direction.duration == 5
     assert scene.notes == ["duration: 5", f"duration: {value}".strip()]
+
+
+def test_shot_notes_start_a_shot_where_they_stand() -> None:
+    scene = only_scene(
+        "[[shot: wide on the platform]]\n\nThe train pulls in.\n\n[[shot: close-up on Jonah's eyes]]\n\n"
+        "JONAH\nFifty years.\n\nHe steps down. [[shot: insert of the ticket]]\n"
+    )
+    notes = [(note.text, scene.elements[note.element].type.value) for note in scene.direction.shots]
+    assert notes == [
+        ("wide on the platform", "action"),
+        ("close-up on Jonah's eyes", "character"),
+        ("insert of the ticket", "action"),
+    ]
+    assert scene.elements[scene.direction.shots[2].element].text == "He steps down."
+    assert scene.notes[0] == "shot: wide on the platform", "a shot note is kept among the notes too"
 
 
 def test_the_last_direction_note_wins_and_other_scenes_keep_their_own() -> None:

@@ -56,7 +56,7 @@ def check(screenplay: Screenplay) -> None:
         assert scene.estimated_seconds >= 1
         assert len(set(scene.characters)) == len(scene.characters)
         assert {line.character for line in scene.dialogue} == set(scene.characters)
-        assert scene.direction.duration is None or 1 <= scene.direction.duration <= 60
+        assert scene.direction.duration is None or 1 <= scene.direction.duration <= 600
 
 
 def parses_or_refuses(text: str) -> None:

@@ -65,6 +65,19 @@ def test_a_keyframe_run_is_priced_with_its_images_before_the_budget_check() -> N
     assert all(line.keyframe_credits > 0 for line in keyframed.estimate.scenes)
 
 
+def test_a_scene_of_many_shots_is_bounded_by_its_poll_budget() -> None:
+    from script_to_film.domain.limits import max_polls_per_scene, scene_history_events
+    from script_to_film.workflow.contract import MAX_SUBMITS_PER_SCENE as SUBMITS
+
+    # Each shot may poll to the scene timeout, but a scene's shots share its history's polls.
+    one, forty = worst_case_seconds(1, 1, 1, 300, 1), worst_case_seconds(1, 1, 1, 300, 40)
+    budget = max_polls_per_scene(SUBMITS, 40)
+    assert forty < 40 * one
+    assert (
+        scene_history_events(budget, SUBMITS, 40) <= 22_500 < scene_history_events(budget + 20, SUBMITS, 40)
+    )
+
+
 def test_veos_own_sound_is_priced_before_the_budget_check() -> None:
     quiet = prepare(screenplay(2), VideoOptions(provider="runway", model="veo3.1"), concurrency=2)
     seconds = sum(shot.duration for shot in quiet.shots)

@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from script_to_film.api.idempotency import IDEMPOTENCY_KEY_HEADER
-from script_to_film.domain.breakdown import ScriptTooLongError
+from script_to_film.domain.breakdown import ScriptTooLongError, TooManyShotsError
 from script_to_film.domain.errors import (
     BudgetExceededError,
     DailyAllowanceError,
@@ -62,6 +62,7 @@ ERRORS: tuple[tuple[type[Exception], HTTPStatus, str], ...] = (
     (BudgetExceededError, HTTPStatus.UNPROCESSABLE_ENTITY, "budget_exceeded"),
     (TooManyScenesError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_scenes"),
     (ScriptTooLongError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_scenes"),
+    (TooManyShotsError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_shots"),
     (TooManyPollsError, HTTPStatus.UNPROCESSABLE_ENTITY, "too_many_polls"),
     (InsufficientCreditsError, HTTPStatus.UNPROCESSABLE_ENTITY, "insufficient_credits"),
     (DailyAllowanceError, HTTPStatus.UNPROCESSABLE_ENTITY, "daily_allowance"),

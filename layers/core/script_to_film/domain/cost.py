@@ -33,12 +33,21 @@ from script_to_film.domain.models import Scene, Shot
 CENT = Decimal("0.01")
 
 
-class SceneEstimate(BaseModel):
-    number: int = Field(description="The scene number (1-based) the shot films")
+class ShotEstimate(BaseModel):
+    number: int = Field(description="The shot's number (1-based) within its scene")
     duration: int = Field(description="Clip length in seconds")
     credits: int | float = Field(description="Credits for the clip, and its keyframe if the model needs one")
+
+
+class SceneEstimate(BaseModel):
+    number: int = Field(description="The scene number (1-based) the shots film")
+    duration: int = Field(description="Seconds of clip: the scene's shots together")
+    credits: int | float = Field(
+        description="Credits for the clips, and their keyframes if the model needs them"
+    )
     usd: float = Field(description="US dollars, rounded to the cent")
-    keyframe_credits: int | float = Field(default=0, description="Of `credits`, those for the keyframe image")
+    keyframe_credits: int | float = Field(default=0, description="Of `credits`, those for keyframe images")
+    shots: list[ShotEstimate] = Field(default_factory=list)
 
 
 class Estimate(BaseModel):
@@ -46,6 +55,8 @@ class Estimate(BaseModel):
     model: str
     credits: int | float
     usd: float = Field(description="US dollars for all the credits, rounded to the cent")
+    shots: int = Field(default=0, description="Shots to generate, in all")
+    seconds: int = Field(default=0, description="Seconds of film, in all")
     scenes: list[SceneEstimate] = Field(default_factory=list)
 
 
@@ -67,8 +78,9 @@ def estimate(
     shots: Sequence[Shot], *, model: str | None = None, keyframe: bool = False, model_audio: bool = False
 ) -> Estimate:
     """The cost of generating `shots`, all of one model (`model` names it when there are none),
-    with a keyframe image per shot when the model needs one or `keyframe` asks for one, and at
-    the model's price with its own sound when `model_audio` asks for it (veo's `audio: true`).
+    per shot, per scene (in the order the shots come) and in total, with a keyframe image per
+    shot when the model needs one or `keyframe` asks for one, and at the model's price with its
+    own sound when `model_audio` asks for it (veo's `audio: true`).
 
     Raises UnknownModelError for a model not in the catalog, and InvalidOptionError when the
     shots mix models or ask for a clip length their model does not make.
@@ -77,28 +89,39 @@ def estimate(
     if len(models) > 1:
         raise InvalidOptionError(f"an estimate is for one model; the shots use {', '.join(sorted(models))}")
     chosen = get_model(models.pop() if models else DEFAULT_MODEL)
-    lines: list[SceneEstimate] = []
+    scenes: dict[int, tuple[list[ShotEstimate], Decimal, Decimal]] = {}
     total = Decimal(0)
     for shot in shots:
         if shot.duration not in chosen.durations:
             allowed = ", ".join(map(str, chosen.durations))
             raise InvalidOptionError(
-                f"scene {shot.scene}: {chosen.id} makes clips of {allowed} seconds, not {shot.duration}"
+                f"scene {shot.scene} shot {shot.number}: {chosen.id} makes clips of {allowed} seconds, "
+                f"not {shot.duration}"
             )
         image = _keyframe_credits(chosen, shot.ratio, keyframe)
         credits = Decimal(chosen.credits_for_second(audio=model_audio)) * shot.duration + image
         total += credits
-        lines.append(
+        lines, scene_credits, scene_images = scenes.get(shot.scene, ([], Decimal(0), Decimal(0)))
+        lines.append(ShotEstimate(number=shot.number, duration=shot.duration, credits=_number(credits)))
+        scenes[shot.scene] = (lines, scene_credits + credits, scene_images + image)
+    return Estimate(
+        provider=chosen.provider,
+        model=chosen.id,
+        credits=_number(total),
+        usd=float(usd(total)),
+        shots=len(shots),
+        seconds=sum(shot.duration for shot in shots),
+        scenes=[
             SceneEstimate(
-                number=shot.scene,
-                duration=shot.duration,
+                number=number,
+                duration=sum(line.duration for line in lines),
                 credits=_number(credits),
                 usd=float(usd(credits)),
-                keyframe_credits=_number(image),
+                keyframe_credits=_number(images),
+                shots=lines,
             )
-        )
-    return Estimate(
-        provider=chosen.provider, model=chosen.id, credits=_number(total), usd=float(usd(total)), scenes=lines
+            for number, (lines, credits, images) in scenes.items()
+        ],
     )
 
 

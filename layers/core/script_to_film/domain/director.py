@@ -41,11 +41,27 @@ from script_to_film.domain.catalog import (
     VideoModel,
     check_ratio,
     get_model,
-    nearest_duration,
     utf16_len,
 )
+from script_to_film.domain.coverage import (
+    FULL,
+    MAX_SHOTS_PER_SCENE,
+    SHORT_CUT_MAX_SHOTS,
+    SHORT_CUT_SHARE,
+    Length,
+    Planned,
+    plan_scene,
+)
 from script_to_film.domain.errors import InvalidOptionError
-from script_to_film.domain.models import DialogueLine, ElementType, IntExt, Scene, Screenplay, Shot
+from script_to_film.domain.models import (
+    DialogueLine,
+    ElementType,
+    IntExt,
+    Scene,
+    Screenplay,
+    Shot,
+    ShotKind,
+)
 
 DEFAULT_STYLE = "realistic"
 
@@ -958,6 +974,11 @@ class _Mentions:
     def named(self, text: str) -> bool:
         return self.pattern is not None and self.pattern.search(text) is not None
 
+    def first_named(self, text: str) -> str | None:
+        """The character `text` names first (None: nobody the prompts describe)."""
+        found = self.pattern.search(text) if self.pattern is not None else None
+        return self.people[self.index[found.group(1)]].name if found else None
+
     def render(self, segments: Sequence[str]) -> list[str]:
         introduced: set[int] = set()
         described: set[str] = set()
@@ -1079,13 +1100,14 @@ def _speech(line: DialogueLine, listener: str | None, mentions: _Mentions) -> st
     return f"{beat}."
 
 
-def _script_beats(scene: Scene, action: str, mentions: _Mentions) -> tuple[str | None, list[str]]:
+def _script_beats(
+    scene: Scene, action: str, mentions: _Mentions, speeches: Mapping[int, str]
+) -> tuple[str | None, list[str]]:
     """(the first action sentence, the further beats in script order) with names as placeholders.
 
     Action sentences and speeches are interleaved as the scene's elements order them; negative
     sentences are left out of the further beats, and at most `MAX_EXTRA_BEATS` are kept."""
     paragraphs = _paragraphs(action)
-    speeches = _dialogue_beats(scene.dialogue, mentions)
     action_elements = sum(1 for element in scene.elements if element.type is ElementType.ACTION)
     speech_elements = sum(1 for element in scene.elements if element.type is ElementType.CHARACTER)
     sequence: list[tuple[bool, str]] = []
@@ -1174,7 +1196,40 @@ def _camera_note(note: str | None, mentions: _Mentions) -> tuple[str, str] | Non
     key = next(
         (_CAMERA_ALIASES[known] for known in _ALIASES_LONGEST_FIRST if alias.startswith(f"{known} ")), alias
     )
-    return key, _capitalised(mentions.mark(_cut(text, MAX_CAMERA_UNITS), short=True))
+    return key, _capitalised(mentions.mark(_possessed_after(_cut(text, MAX_CAMERA_UNITS), mentions)))
+
+
+_POSSESSED_STOPS = _words(
+    "in on at with as and or but while from to by of into onto through under over behind against near"
+)
+_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
+
+
+def _possessed_after(text: str, mentions: _Mentions) -> str:
+    """A camera note's possessives turned round, so the person is described where the note first
+    names them: `close-up on Jonah's eyes in the glass` → `close-up on the eyes of Jonah in the
+    glass`, which renders as the person Jonah is introduced as, never "the man". A camera note is a
+    noun phrase, so what is possessed runs to the next preposition, conjunction or punctuation."""
+    if mentions.pattern is None:
+        return text
+    pieces: list[str] = []
+    pos = 0
+    for found in mentions.pattern.finditer(text):
+        if found.start() < pos or not found.group(2):
+            continue
+        end = found.end()
+        words: list[str] = []
+        while len(words) < 4:
+            word = _WORD.match(text, end + 1) if text[end : end + 1] == " " else None
+            if word is None or word.group().lower() in _POSSESSED_STOPS:
+                break
+            words.append(word.group())
+            end = word.end()
+        if words:
+            pieces += [text[pos : found.start()], f"the {' '.join(words)} of {found.group(1)}"]
+            pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 # --- assembling the prompt ------------------------------------------------------------------------
@@ -1211,7 +1266,8 @@ def _fit(draft: _Draft, mentions: _Mentions, limit: int) -> tuple[str, str]:
         looks = [look for index, look in enumerate(draft.looks) if ("look", index) in chosen]
         segments += [f"Cinematic composition, {', '.join(looks)}."] if looks else []
         camera, *rest = mentions.render(segments)
-        camera = _cut(camera, MAX_CAMERA_UNITS).rstrip(" :;,.")
+        # A note is cut to MAX_CAMERA_UNITS before its people are described in it.
+        camera = _cut(camera, MAX_CAMERA_UNITS + 2 * MAX_DESCRIPTION_UNITS).rstrip(" :;,.")
         return _collapse(f"{camera}: {' '.join(rest)}"), camera
 
     chosen: set[tuple[str, int]] = set()
@@ -1250,14 +1306,22 @@ def direct(
     model: str = DEFAULT_MODEL,
     style: str = DEFAULT_STYLE,
     ratio: str | None = None,
+    length: Length = FULL,
+    max_shots: int | None = None,
 ) -> list[Shot]:
-    """One shot per scene, in order. Raises UnknownModelError or InvalidOptionError on bad options.
+    """Every scene's shots (see `coverage`), scene by scene in order. Raises UnknownModelError or
+    InvalidOptionError on bad options.
 
-    `ratio` defaults to the model's. A scene's `[[camera: …]]`, `[[style: …]]` and
-    `[[duration: N]]` notes override the camera, the style and the clip length (snapped to the
-    nearest length the model allows, like the scene's own estimate).
+    `ratio` defaults to the model's. A scene's `[[camera: …]]` note sets its master shot's camera,
+    `[[style: …]]` its style, `[[duration: N]]` its length (the sum of its shots), and each
+    `[[shot: …]]` note starts a shot filmed as it says. `length` cuts the film `full`, `short` or
+    to a target number of seconds; `max_shots` bounds each scene's shots.
     """
     chosen = get_model(model)
+    if max_shots is not None and not 1 <= max_shots <= MAX_SHOTS_PER_SCENE:
+        raise InvalidOptionError(
+            f"max shots must be from 1 to {MAX_SHOTS_PER_SCENE} a scene, not {max_shots}"
+        )
     people = _cast(screenplay)
     context = _Context(
         model=chosen,
@@ -1266,83 +1330,204 @@ def direct(
         mentions=_Mentions(people.people),
         intros=people.intros,
     )
+    scale = 1.0
+    if length.mode == "short":
+        scale = SHORT_CUT_SHARE
+        max_shots = min(max_shots or SHORT_CUT_MAX_SHOTS, SHORT_CUT_MAX_SHOTS)
+    elif length.seconds is not None:
+        scale = _scale_to(screenplay, context, length.seconds)
     shots: list[Shot] = []
     previous_camera: str | None = None
+    previous_lighting: str | None = None
     seen_locations: set[str] = set()
     for index, scene in enumerate(screenplay.scenes):
         location = _location(scene)
         new_location = location.lower() not in seen_locations
         seen_locations.add(location.lower())
-        shot, previous_camera = _shot(
+        covered, previous_camera = _cover(
             scene,
             index,
             context,
-            previous_camera,
-            shots[-1].lighting if shots else None,
-            location,
-            new_location,
+            _Setting(previous_camera, previous_lighting, location, new_location),
+            scale=scale,
+            max_shots=max_shots,
         )
-        shots.append(shot)
+        previous_lighting = covered[0].lighting
+        shots.extend(covered)
     return shots
 
 
-def clip_seconds(scene: Scene) -> int:
-    """How long the scene's clip is asked to be, before it is snapped to a length the model makes:
-    a `[[duration: N]]` note, else the scene's screen-time estimate."""
-    return scene.direction.duration if scene.direction.duration is not None else scene.estimated_seconds
+def _plan(scene: Scene, context: _Context, *, scale: float, max_shots: int | None) -> list[Planned]:
+    texts = [
+        paragraph if _sentences(paragraph) else "" for paragraph in _paragraphs(_strip_controls(scene.action))
+    ]
+    return plan_scene(
+        scene,
+        context.model,
+        texts=texts,
+        subject_of=context.mentions.first_named,
+        name_of=_name_of,
+        scale=scale,
+        max_shots=max_shots,
+    )
 
 
-def _shot(
+def _scale_to(screenplay: Screenplay, context: _Context, target: int) -> float:
+    """How much every shot is stretched or condensed for the film to run `target` seconds: scenes
+    whose `[[duration: N]]` note sets their length keep it."""
+    fixed = flexible = 0.0
+    for scene in screenplay.scenes:
+        seconds = sum(shot.seconds for shot in _plan(scene, context, scale=1.0, max_shots=None))
+        if scene.direction.duration is None:
+            flexible += seconds
+        else:
+            fixed += seconds
+    return max(target - fixed, 1.0) / flexible if flexible else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    """What the scenes before say about this one."""
+
+    previous_camera: str | None
+    previous_lighting: str | None
+    location: str
+    new_location: bool
+
+
+_KIND_LABELS = MappingProxyType(
+    {
+        ShotKind.SINGLE: "Close-up on {subject}",
+        ShotKind.OVER_THE_SHOULDER: "Over-the-shoulder shot on {subject}",
+        ShotKind.TWO_SHOT: "Two-shot of {subject} and {partner}",
+        ShotKind.MEDIUM: "Medium shot on {subject}",
+        ShotKind.INSERT: "Insert shot",
+    }
+)
+
+
+def _cover(
     scene: Scene,
     index: int,
     context: _Context,
-    previous_camera: str | None,
-    previous_lighting: str | None,
-    location: str,
-    new_location: bool,
-) -> tuple[Shot, str]:
+    setting: _Setting,
+    *,
+    scale: float,
+    max_shots: int | None,
+) -> tuple[list[Shot], str]:
+    """The scene's shots, and the camera set-up of its master (the next scene takes another)."""
     mentions = context.mentions
     direction = scene.direction
     note = _camera_note(direction.camera, mentions)
     if note:
         camera_key, camera = note
     else:
-        camera_key = _choose_camera(_camera_candidates(scene, new_location), previous_camera)
+        camera_key = _choose_camera(_camera_candidates(scene, setting.new_location), setting.previous_camera)
         camera = _CAMERA_BY_KEY[camera_key].label
     try:
         style = get_style(direction.style) if direction.style and direction.style.strip() else context.style
     except InvalidOptionError as error:
         raise InvalidOptionError(f"scene {scene.number}: {error}") from None
-    lighting = lighting_for(scene.time_of_day, previous_lighting)
-    place = mentions.mark(location, short=True)
+    lighting = lighting_for(scene.time_of_day, setting.previous_lighting)
+    place = mentions.mark(setting.location, short=True)
     environment = _environment(scene, place)
     action = _marked_action(_strip_controls(scene.action), context.intros.get(index, ()), mentions)
-    first, beats = _script_beats(scene, action, mentions)
+    speeches = _dialogue_beats(scene.dialogue, mentions)
+    first, beats = _script_beats(scene, action, mentions, speeches)
+    fallback = place or mentions.mark(_clean(scene.heading), short=True) or "An empty room"
     if first is None:
-        first, beats = (
-            (beats[0], beats[1:])
-            if beats
-            else (place or mentions.mark(_clean(scene.heading), short=True) or "An empty room", [])
+        first, beats = (beats[0], beats[1:]) if beats else (fallback, [])
+    looks = (*style.descriptors, *QUALITY_DESCRIPTORS)
+    rendered_environment = mentions.render([environment])[0]
+    marked = _paragraphs(action)
+    raw = _paragraphs(_strip_controls(scene.action))
+    if len(marked) != len(raw):
+        marked = [mentions.mark(paragraph) for paragraph in raw]
+    sentences: dict[int, list[str]] = {}
+
+    def sentences_of(paragraph: int) -> list[str]:
+        if paragraph not in sentences:
+            sentences[paragraph] = _sentences(marked[paragraph])
+        return sentences[paragraph]
+
+    shots: list[Shot] = []
+    for number, planned in enumerate(_plan(scene, context, scale=scale, max_shots=max_shots), start=1):
+        shot_camera, shot_first, shot_beats = camera, first, beats
+        if number > 1 or planned.note:
+            shot_camera = _shot_camera(planned, mentions, camera)
+            if number > 1:
+                shot_first, shot_beats = _carried(
+                    planned, sentences_of, speeches, fallback, context.model.prompt_limit
+                )
+        draft = _Draft(
+            camera=shot_camera,
+            first=shot_first,
+            beats=tuple(shot_beats),
+            lighting=lighting,
+            environment=environment,
+            looks=looks,
         )
-    draft = _Draft(
-        camera=camera,
-        first=first,
-        beats=tuple(beats),
-        lighting=lighting,
-        environment=environment,
-        looks=(*style.descriptors, *QUALITY_DESCRIPTORS),
-    )
-    prompt, camera_text = _fit(draft, mentions, context.model.prompt_limit)
-    shot = Shot(
-        scene=scene.number,
-        camera=camera_text,
-        lighting=lighting,
-        environment=mentions.render([environment])[0],
-        style=style.name,
-        prompt=prompt,
-        duration=nearest_duration(context.model, clip_seconds(scene)),
-        ratio=context.ratio,
-        model=context.model.id,
-        provider=context.model.provider,
-    )
-    return shot, camera_key
+        prompt, camera_text = _fit(draft, mentions, context.model.prompt_limit)
+        shots.append(
+            Shot(
+                scene=scene.number,
+                number=number,
+                kind=planned.kind,
+                lines=planned.lines,
+                subject=planned.subject,
+                camera=camera_text,
+                lighting=lighting,
+                environment=rendered_environment,
+                style=style.name,
+                prompt=prompt,
+                duration=planned.duration,
+                ratio=context.ratio,
+                model=context.model.id,
+                provider=context.model.provider,
+            )
+        )
+    return shots, camera_key
+
+
+def _shot_camera(planned: Planned, mentions: _Mentions, master_camera: str) -> str:
+    """How a shot after the master is framed: its `[[shot: …]]` note, else its kind on its subject."""
+    if planned.note:
+        note = _camera_note(planned.note, mentions)
+        if note:
+            return note[1]
+    if planned.kind is ShotKind.MASTER:
+        return master_camera
+    label = _KIND_LABELS[planned.kind]
+    if planned.kind is ShotKind.OVER_THE_SHOULDER and planned.partner:
+        label += ", from behind {partner}"
+    subject = mentions.person(planned.subject) if planned.subject else "someone"
+    if planned.kind in (ShotKind.SINGLE, ShotKind.MEDIUM) and not planned.subject:
+        label = "Medium shot"
+    partner = mentions.person(planned.partner) if planned.partner else "someone"
+    return label.format(subject=subject, partner=partner)
+
+
+def _carried(
+    planned: Planned,
+    sentences_of: Callable[[int], Sequence[str]],
+    speeches: Mapping[int, str],
+    fallback: str,
+    limit: int,
+) -> tuple[str, list[str]]:
+    """(the first beat, the further ones) a shot after the master shows: its action sentences and
+    its speeches seen on screen, positive ones only after the first. Each is cut to the prompt's
+    limit before it is written out, so a paragraph filmed over many shots costs each of them
+    no more than a prompt's worth."""
+    carried: list[str] = []
+    for paragraph in planned.paragraphs:
+        carried += sentences_of(paragraph)[: MAX_EXTRA_BEATS + 1 - len(carried)]
+    carried += [speeches[line] for line in planned.lines[: MAX_EXTRA_BEATS + 1] if line in speeches]
+    if not carried:
+        return fallback, []
+    first, *rest = (_PARTIAL_MARK.sub("", _cut(text, limit)) for text in carried)
+    extra = [text for text in rest if not _is_negative(_MARK.sub(" ", text))]
+    return first, extra[:MAX_EXTRA_BEATS]
+
+
+_PARTIAL_MARK = re.compile("\x00[0-9]*[nps]?$")
+"""What is left of a person's placeholder cut at its end."""

@@ -21,6 +21,11 @@ def clip_key(video_id: str, number: int) -> str:
     return f"{video_prefix(video_id)}scene_{number:03d}.mp4"
 
 
+def shot_clip_key(video_id: str, number: int, shot: int) -> str:
+    """A shot's own clip, kept until the scene's shots are joined into its clip."""
+    return f"{video_prefix(video_id)}shots/scene_{number:03d}_shot_{shot:03d}.mp4"
+
+
 def film_key(video_id: str) -> str:
     return f"{video_prefix(video_id)}film.mp4"
 

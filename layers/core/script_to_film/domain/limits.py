@@ -30,6 +30,10 @@ EVENTS_PER_SCENE = 24
 (each TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited), the Choice
 that sends the scene to StoreClip, IsClipStored, and SceneFilmed or RecordFailure's end."""
 
+EVENTS_PER_SHOT = 14
+"""Each shot of a scene after its first: SubmitScene and StoreClip again (5 each), and the two
+Choices that send it to StoreClip and on to the next shot (2 each)."""
+
 EVENTS_PER_POLL = 9
 """One turn of the poll loop: WaitForProvider (2 events), CheckScene (5), IsSceneDone (2)."""
 
@@ -51,10 +55,15 @@ def film_history_events(scenes: int) -> int:
     return EVENTS_PER_FILM + scenes * EVENTS_PER_SCENE_IN_FILM
 
 
-def scene_history_events(max_polls: int, max_submits: int) -> int:
-    """The most events one scene's execution records when it polls `max_polls` times and is
-    submitted `max_submits` times."""
-    return EVENTS_PER_SCENE + EVENTS_PER_POLL * max_polls + EVENTS_PER_RESUBMIT * (max_submits - 1)
+def scene_history_events(max_polls: int, max_submits: int, shots: int = 1) -> int:
+    """The most events one scene's execution records when its `shots` shots poll `max_polls`
+    times in all and each shot is submitted `max_submits` times."""
+    return (
+        EVENTS_PER_SCENE
+        + EVENTS_PER_SHOT * (shots - 1)
+        + EVENTS_PER_POLL * max_polls
+        + EVENTS_PER_RESUBMIT * (max_submits - 1) * shots
+    )
 
 
 def max_scenes() -> int:
@@ -62,9 +71,10 @@ def max_scenes() -> int:
     return min(MAX_SCENES, (history_budget() - EVENTS_PER_FILM) // EVENTS_PER_SCENE_IN_FILM)
 
 
-def max_polls_per_scene(max_submits: int) -> int:
-    """The most polls a scene's own execution can record within its history's budget."""
-    return (history_budget() - scene_history_events(0, max_submits)) // EVENTS_PER_POLL
+def max_polls_per_scene(max_submits: int, shots: int = 1) -> int:
+    """The most polls a scene's own execution can record within its history's budget, all of its
+    `shots` shots together: the scene's poll budget, which its shots share."""
+    return (history_budget() - scene_history_events(0, max_submits, shots)) // EVENTS_PER_POLL
 
 
 EXECUTION_TIMEOUT_SECONDS = 604_800
@@ -86,6 +96,11 @@ MAX_SCRIPT_SCENES = 2_000
 film is planned to reach, so that any script can be filmed whole once films may be that long, or a
 part at a time (`scenes`) until then; it bounds what storing and reading a script's breakdown costs
 (at most 2,000 shots of 1,000 UTF-16 units of prompt each)."""
+
+MAX_FILM_SHOTS = 5_000
+"""Shots one film (or one stored script's breakdown) may be cut into. A feature is 1,000–2,000
+(Big Fish: 1,669 from 190 scenes); the bound keeps a stored breakdown to a few megabytes (a shot
+is at most about 1.5 KB of JSON) however the scenes are cut. Past it: 422 `too_many_shots`."""
 
 MAX_HEADING_CHARS = 500
 """A scene heading is a line (`INT. KITCHEN - NIGHT`); a longer one is a paragraph mistaken for a

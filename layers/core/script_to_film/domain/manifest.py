@@ -7,6 +7,7 @@ from typing import Any
 
 from script_to_film.domain.casting import CastMember, manifest_cast
 from script_to_film.domain.models import VideoRecord
+from script_to_film.domain.status import shots_of
 
 
 def build_manifest(
@@ -31,6 +32,21 @@ def build_manifest(
                 "failure_code": scene.failure_code,
                 "failure": scene.failure,
                 "note": scene.note,
+                "shots": [
+                    {
+                        "number": shot.number,
+                        "kind": shot.kind.value,
+                        "status": shot.status.value,
+                        "duration_seconds": shot.duration_seconds,
+                        "lines": shot.lines,
+                        "provider_task_id": shot.provider_task_id,
+                        "attempts": shot.attempts,
+                        "failure_code": shot.failure_code,
+                        "failure": shot.failure,
+                        "credits": shot.credits,
+                    }
+                    for shot in shots_of(scene)
+                ],
             }
             for scene in video.scenes
         ],

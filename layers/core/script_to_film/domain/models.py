@@ -64,17 +64,30 @@ class DialogueLine(BaseModel):
     dual: bool = False
 
 
-class Direction(BaseModel):
-    """Per-scene direction from notes (`[[camera: …]]`, `[[style: …]]`, `[[duration: N]]`).
+class ShotNote(BaseModel):
+    """A `[[shot: …]]` note: a shot starts at the scene's element `element`, filmed as it says."""
 
-    Each field, when set, overrides what the director would choose for that scene.
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    element: int = Field(ge=0, description="Index into the scene's elements where the shot starts")
+
+
+class Direction(BaseModel):
+    """Per-scene direction from notes (`[[camera: …]]`, `[[style: …]]`, `[[duration: N]]`,
+    `[[shot: …]]`).
+
+    Each field, when set, overrides what the director would choose for that scene: the camera of
+    its master shot, its style, its length (in seconds, the sum of its shots), and where a shot
+    starts and how it is filmed.
     """
 
     model_config = ConfigDict(frozen=True)
 
     camera: str | None = None
     style: str | None = None
-    duration: int | None = Field(default=None, ge=1, le=60)
+    duration: int | None = Field(default=None, ge=1, le=600)
+    shots: tuple[ShotNote, ...] = ()
 
 
 class Scene(BaseModel):
@@ -113,10 +126,33 @@ class Screenplay(BaseModel):
         return sum(scene.estimated_seconds for scene in self.scenes)
 
 
+class ShotKind(StrEnum):
+    """How a shot covers its part of a scene, as a film is cut."""
+
+    MASTER = "master"
+    """The establishing shot that opens a scene: its place and its opening action."""
+    SINGLE = "single"
+    """A close-up on one speaker."""
+    OVER_THE_SHOULDER = "over_the_shoulder"
+    """On a speaker, from behind the one they talk to."""
+    TWO_SHOT = "two_shot"
+    """Two people in frame: dual dialogue."""
+    MEDIUM = "medium"
+    """An action paragraph about a character."""
+    INSERT = "insert"
+    """An action paragraph about a thing or the place: a detail."""
+
+
 class Shot(BaseModel):
-    """What the video model is asked for one scene."""
+    """What the video model is asked for one shot of a scene."""
 
     scene: int = Field(ge=1, description="Scene number (1-based) this shot films")
+    number: int = Field(default=1, ge=1, description="1-based position of the shot within its scene")
+    kind: ShotKind = ShotKind.MASTER
+    lines: list[int] = Field(
+        default_factory=list, description="Indices into the scene's dialogue this shot carries, in order"
+    )
+    subject: str | None = Field(default=None, description="The character the shot is on")
     camera: str
     lighting: str
     environment: str
@@ -137,6 +173,9 @@ class SceneJob(BaseModel):
     video_id: str
     scene: Scene
     shot: Shot
+    """The shot this job films (the scene's first, as stored; `at` gives the others)."""
+    shots: list[Shot] = Field(default_factory=list)
+    """Every shot of the scene, in order: the scene's clip is them joined."""
     keyframe: bool = False
     """Generate a keyframe image first and animate it (image_to_video) instead of text_to_video."""
     model_audio: bool = False
@@ -145,6 +184,24 @@ class SceneJob(BaseModel):
     """Where the scene starts in the film: the animatic's timecode runs on from there."""
     fade_in: bool = False
     """The scene opens from black: the film's first, or one after a fade or a dissolve."""
+
+    @property
+    def shot_count(self) -> int:
+        return len(self.shots) or 1
+
+    def at(self, number: int) -> SceneJob:
+        """The job of the scene's shot `number` (1-based)."""
+        if not self.shots:
+            return self
+        earlier = sum(shot.duration for shot in self.shots[: number - 1])
+        return self.model_copy(
+            update={
+                "shot": self.shots[number - 1],
+                # The timecode runs on through the scene's shots; only its first shot fades in.
+                "start_seconds": self.start_seconds + earlier,
+                "fade_in": self.fade_in and number == 1,
+            }
+        )
 
 
 class VideoStatus(StrEnum):
@@ -167,6 +224,22 @@ class SceneStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class ShotRecord(BaseModel):
+    """A shot of a scene as the scene's item holds it: generated one after the other inside the
+    scene's execution, each with its own tries, status and failure."""
+
+    number: int = Field(ge=1)
+    kind: ShotKind = ShotKind.MASTER
+    duration_seconds: int
+    lines: list[int] = Field(default_factory=list)
+    status: SceneStatus = SceneStatus.PENDING
+    provider_task_id: str | None = None
+    attempts: int = 0
+    failure_code: str | None = None
+    failure: str | None = None
+    credits: float | None = None
+
+
 class SceneRecord(BaseModel):
     """A scene of a video as DynamoDB holds it: what the API and the manifest report."""
 
@@ -184,6 +257,10 @@ class SceneRecord(BaseModel):
     progress: float | None = None
     note: str | None = None
     """What else happened to the scene worth knowing, e.g. a cancel the provider did not confirm."""
+    shot: int = 1
+    """The shot being generated (all of them are stored once the scene SUCCEEDED)."""
+    shots: list[ShotRecord] = Field(default_factory=list)
+    """The scene's shots in order; its clip is them joined."""
     updated_at: str | None = None
 
 

@@ -6,7 +6,22 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 
 from script_to_film.domain import casting, director
+from script_to_film.domain.coverage import MAX_SHOTS_PER_SCENE, Length
 from script_to_film.domain.errors import InvalidOptionError
+
+LENGTH_PATTERN = r"^(full|short|[1-9][0-9]{0,4})$"
+"""`full`, `short`, or a target in whole seconds for the whole film (see `coverage.Length`)."""
+
+
+def check_length(value: str) -> str:
+    """`value` if it is a length (`full`, `short`, 1 to 86,400 seconds); else ValueError, which
+    a model's validation reports as an invalid field."""
+    try:
+        Length.parse(value)
+    except InvalidOptionError as error:
+        raise ValueError(str(error)) from None
+    return value
+
 
 DEFAULT_POLL_SECONDS = {"animatic": 1, "runway": 10}
 """Seconds between status polls when none is asked for: the animatic costs nothing to ask (and
@@ -38,6 +53,25 @@ class VideoOptions(BaseModel):
     fps: int | None = Field(
         default=None, description="frame rate asked for; recorded, as providers render at their own rate"
     )
+    length: str = Field(
+        default="full",
+        pattern=LENGTH_PATTERN,
+        description="full (every beat its own length), short (a condensed cut), or seconds for the film",
+    )
+    max_shots: int | None = Field(
+        default=None, ge=1, le=MAX_SHOTS_PER_SCENE, description="the most shots a scene is cut into"
+    )
+
+    @field_validator("length")
+    @classmethod
+    def _length_in_range(cls, value: str) -> str:
+        return check_length(value)
+
+    @property
+    def cut(self) -> Length:
+        """How long the film is cut (`length` read)."""
+        return Length.parse(self.length)
+
     voices: dict[str, str] | None = Field(
         default=None,
         description='voices overriding the casting: {"MARA": "en-f-2"} (voice ids or Runway presets)',

@@ -18,7 +18,8 @@ the director and the cost estimate need. Where the spec leaves room, it decides 
   parser reads them). It belongs to the scene it ends; `closing_transition` says how a scene ends.
 - Notes `[[…]]` never span a blank line (the spec's rule); they are removed from the text and kept
   in the scene in force at the end of their paragraph. `[[camera: …]]`, `[[style: …]]` and
-  `[[duration: N]]` also set the scene's `Direction`.
+  `[[duration: N]]` also set the scene's `Direction`; a `[[shot: …]]` note starts a shot at the
+  first element of its paragraph (or, alone in its paragraph, at the element after it).
 - A speech is one dialogue block: its lines are joined with single spaces (line breaks inside a
   speech are typographic), its parentheticals are kept as written, `(…)` included, and joined
   with spaces when there are several.
@@ -48,6 +49,7 @@ from script_to_film.domain.models import (
     IntExt,
     Scene,
     Screenplay,
+    ShotNote,
 )
 
 __all__ = ["parse", "parse_bytes"]
@@ -184,7 +186,7 @@ _BRACKET_RE: Final = re.compile(r"[()\[\]]")
 
 _PAGE_BREAK_RE: Final = re.compile(r"={3,}")
 _TITLE_KEY_RE: Final = re.compile(r"([^\W\d_][\w '\-]*?)\s*:(.*)")
-_DIRECTION_RE: Final = re.compile(r"\s*(camera|style|duration)\s*:(.*)", re.IGNORECASE | re.DOTALL)
+_DIRECTION_RE: Final = re.compile(r"\s*(camera|style|duration|shot)\s*:(.*)", re.IGNORECASE | re.DOTALL)
 _DURATION_RE: Final = re.compile(r"(\d{1,3})\s*(?:s|secs?|seconds?)?", re.IGNORECASE)
 _EXTENSION_RE: Final = re.compile(r"\(([^()]*)\)")
 # Emphasis markers and the two escapes (`\*`, `\_`) that make them literal.
@@ -654,19 +656,25 @@ class _SceneDraft:
     camera: str | None = None
     style: str | None = None
     duration: int | None = None
+    shots: list[ShotNote] = field(default_factory=list)
     lines: int = 2
     """Printed lines: the heading and the blank line after it to start with."""
     section_since_heading: bool = False
     last_speech: _Speech | None = None
     """The speech just read, while no other paragraph has followed it."""
 
-    def add_note(self, note: str) -> None:
+    def add_note(self, note: str, element: int) -> None:
+        """Keep a note; one that directs sets the scene's direction. `element` is where the note's
+        paragraph starts among the scene's elements."""
         self.notes.append(note)
         match = _DIRECTION_RE.fullmatch(note)
         if match is None:
             return
         key, value = match.group(1).lower(), " ".join(match.group(2).split())
-        if key == "duration":
+        if key == "shot":
+            if value:
+                self.shots.append(ShotNote(text=value, element=element))
+        elif key == "duration":
             seconds = _DURATION_RE.fullmatch(value)
             # Direction holds the bounds a scene may ask for; a value outside them is ignored.
             with contextlib.suppress(ValidationError):
@@ -692,7 +700,9 @@ class _SceneDraft:
             dialogue=[speech.line() for speech in self.speeches],
             action="\n\n".join(self.action),
             notes=self.notes,
-            direction=Direction(camera=self.camera, style=self.style, duration=self.duration),
+            direction=Direction(
+                camera=self.camera, style=self.style, duration=self.duration, shots=tuple(self.shots)
+            ),
             section=self.section,
             synopses=self.synopses,
             estimated_seconds=max(1, round(self.lines * _SECONDS_PER_PAGE / _LINES_PER_PAGE)),
@@ -717,6 +727,8 @@ class _Builder:
 
     def add_paragraph(self, paragraph: _Paragraph) -> None:
         lines = paragraph.lines
+        before = self._current
+        first_element = len(before.parts) if before is not None else 0
         start = 0
         while start < len(lines):
             if lines[start].strip():
@@ -727,8 +739,10 @@ class _Builder:
         if current is None:
             self.preamble_notes.extend(paragraph.notes)
         else:
+            # A paragraph that opened a scene directs that scene from its start.
+            element = first_element if current is before else 0
             for note in paragraph.notes:
-                current.add_note(note)
+                current.add_note(note, element)
 
     def _read(self, lines: list[str], start: int) -> int:
         """Read the element `lines[start]` begins; return where the lines still to read begin.

@@ -7,7 +7,7 @@ arrives after StoreClip has written SUCCEEDED is refused by DynamoDB, not applie
 
 from __future__ import annotations
 
-from script_to_film.domain.models import SceneStatus, VideoStatus
+from script_to_film.domain.models import SceneRecord, SceneStatus, ShotRecord, VideoStatus
 
 _S = SceneStatus
 _V = VideoStatus
@@ -26,8 +26,9 @@ SCENE_TRANSITIONS: dict[SceneStatus, frozenset[SceneStatus]] = {
     _S.SUBMITTED: _IN_FLIGHT | {_S.STORING, _S.FAILED, _S.CANCELLED},
     _S.THROTTLED: _IN_FLIGHT | {_S.STORING, _S.FAILED, _S.CANCELLED},
     _S.RUNNING: _IN_FLIGHT | {_S.STORING, _S.FAILED, _S.CANCELLED},
-    # A StoreClip retried after a crash writes STORING again.
-    _S.STORING: frozenset({_S.STORING, _S.SUCCEEDED, _S.FAILED, _S.CANCELLED}),
+    # A StoreClip retried after a crash writes STORING again; once a shot is stored, the scene's
+    # next shot is submitted.
+    _S.STORING: frozenset({_S.STORING, _S.SUBMITTED, _S.SUCCEEDED, _S.FAILED, _S.CANCELLED}),
     _S.SUCCEEDED: frozenset(),
     _S.FAILED: frozenset(),
     _S.CANCELLED: frozenset(),
@@ -41,6 +42,24 @@ VIDEO_TRANSITIONS: dict[VideoStatus, frozenset[VideoStatus]] = {
     _V.FAILED: frozenset(),
     _V.CANCELLED: frozenset(),
 }
+
+
+def shots_of(scene: SceneRecord) -> list[ShotRecord]:
+    """The scene's shots as they stand: the shot being generated has the scene's status while it
+    is in flight (the scene's execution records a shot when it is submitted and when it ends,
+    never per poll), and every shot of a scene that SUCCEEDED did."""
+    shots = []
+    for shot in scene.shots:
+        if scene.status is SceneStatus.SUCCEEDED:
+            shot = shot.model_copy(update={"status": SceneStatus.SUCCEEDED})
+        elif shot.number == scene.shot and (
+            scene.status in _IN_FLIGHT | {SceneStatus.STORING}
+            or (scene.status in SCENE_FINAL and shot.status not in SCENE_FINAL)
+        ):
+            # A scene ended from outside its execution (a cancel) ends the shot it was on.
+            shot = shot.model_copy(update={"status": scene.status})
+        shots.append(shot)
+    return shots
 
 
 def scene_sources(target: SceneStatus) -> frozenset[SceneStatus]:

@@ -15,11 +15,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from script_to_film.domain import casting
-from script_to_film.domain.breakdown import EstimateView, SceneBreakdown
+from script_to_film.domain.breakdown import EstimateView, SceneBreakdown, SceneCost
+from script_to_film.domain.coverage import MAX_LENGTH_SECONDS, MAX_SHOTS_PER_SCENE, SHORT_CUT_MAX_SHOTS
 from script_to_film.domain.director import DEFAULT_STYLE
 from script_to_film.domain.errors import InvalidOptionError
 from script_to_film.domain.limits import MAX_SCENES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES, MAX_TITLE_CHARS
-from script_to_film.domain.models import SceneStatus, ScriptStatus, VideoStatus
+from script_to_film.domain.models import SceneStatus, ScriptStatus, ShotKind, VideoStatus
+from script_to_film.domain.options import LENGTH_PATTERN, check_length
 
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
@@ -106,6 +108,10 @@ class ScriptSummary(BaseModel):
 class SceneView(SceneBreakdown):
     """A scene of a script's breakdown, with its shot as directed for the breakdown's model."""
 
+    cost: SceneCost | None = Field(
+        default=None,
+        description="Its shots, seconds and cost on the estimate's model, before anything is paid",
+    )
     truncated: bool = Field(
         default=False,
         description=f"The scene alone is over {SCENE_PAGE_BYTES:,} bytes of JSON, so its action, "
@@ -204,6 +210,23 @@ class VideoCreate(_Request):
         default=False,
         description="Let a model that makes its own sound (veo3.1, veo3.1_fast) make it, at its higher price",
     )
+    length: str = Field(
+        default="full",
+        max_length=5,
+        pattern=LENGTH_PATTERN,
+        examples=["full", "short", "90"],
+        description="`full` (each shot as long as what it carries), `short` (a condensed cut: about "
+        f"half as long, at most {SHORT_CUT_MAX_SHOTS} shots a scene) or the film's length in seconds "
+        f"(1 to {MAX_LENGTH_SECONDS})",
+    )
+    max_shots: int | None = Field(
+        default=None, ge=1, le=MAX_SHOTS_PER_SCENE, description="The most shots a scene is cut into"
+    )
+
+    @field_validator("length")
+    @classmethod
+    def _length_in_range(cls, value: str) -> str:
+        return check_length(value)
 
     @field_validator("voices")
     @classmethod
@@ -214,6 +237,18 @@ class VideoCreate(_Request):
             except InvalidOptionError as error:
                 raise ValueError(str(error)) from None
         return voices
+
+
+class VideoShotView(BaseModel):
+    number: int = Field(description="1-based within the scene")
+    kind: ShotKind
+    status: SceneStatus
+    duration_seconds: int
+    lines: list[int] = Field(description="Indices into the scene's dialogue that the shot carries")
+    attempts: int
+    failure_code: str | None
+    failure: str | None
+    credits: float | None
 
 
 class VideoSceneView(BaseModel):
@@ -230,6 +265,10 @@ class VideoSceneView(BaseModel):
     credits: float | None = Field(description="What the provider charged, once it says")
     note: str | None = Field(
         default=None, description="What else happened worth knowing (a cancel the provider did not confirm)"
+    )
+    shot: int = Field(default=1, description="The shot being generated, while the scene runs")
+    shots: list[VideoShotView] = Field(
+        default_factory=list, description="The scene's shots in order; its clip is them joined"
     )
     updated_at: str | None
 

@@ -106,7 +106,7 @@ def scenes(backend: Backend, script_id: str, limit: int, page_token: str | None)
     if script.status is not ScriptStatus.READY:
         raise NotFoundError(f"script {script_id} is {script.status.value}: it has no scenes")
     stored = _stored(backend, script_id)
-    views = _views(stored)
+    views = _views(stored, DEFAULT_MODEL)
     start = paging.start_of(page_token, script_id, len(views)) if page_token else 0
     items, following = paging.page(views, start, limit, SCENE_PAGE_BYTES, _fitted)
     next_token = None if following is None else paging.token(script_id, following)
@@ -143,13 +143,18 @@ def _restore(backend: Backend, script_id: str) -> StoredBreakdown:
     return stored
 
 
-def _views(stored: StoredBreakdown) -> list[SceneView]:
-    return [SceneView.model_validate(scene.model_dump()) for scene in stored.breakdown.scenes]
+def _views(stored: StoredBreakdown, model: str) -> list[SceneView]:
+    """The scenes, each with what it costs on `model`."""
+    costs = {line.number: line for line in stored.scene_costs.get(model, [])}
+    return [
+        SceneView.model_validate({**scene.model_dump(), "cost": costs.get(scene.number)})
+        for scene in stored.breakdown.scenes
+    ]
 
 
 def _detail(script: ScriptRecord, stored: StoredBreakdown, model: str) -> ScriptDetail:
     view = ScriptDetail.model_validate(script.model_dump())
-    views = _views(stored)
+    views = _views(stored, model)
     view.scenes, following = paging.page(views, 0, SCENE_PAGE_DEFAULT, SCENE_PAGE_BYTES, _fitted)
     view.scenes_next_token = None if following is None else paging.token(script.id, following)
     view.total_seconds = stored.breakdown.total_seconds

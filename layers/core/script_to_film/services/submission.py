@@ -34,6 +34,7 @@ from script_to_film.domain.models import (
     SceneRecord,
     SceneStatus,
     ScriptRecord,
+    ShotRecord,
     VideoRecord,
     VideoStatus,
     now_iso,
@@ -88,11 +89,17 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-def worst_case_seconds(scenes: int, concurrency: int, poll_seconds: int, scene_timeout_seconds: int) -> int:
-    """How long a film can run at most: each wave of `concurrency` scenes polls to its timeout
-    (resubmits share the same poll budget) and runs each of its other tasks once to its
-    TimeoutSeconds, and the film's own tasks run to theirs."""
-    per_scene = max_polls(poll_seconds, scene_timeout_seconds) * poll_seconds + SCENE_TASKS_WORST_SECONDS
+def worst_case_seconds(
+    scenes: int, concurrency: int, poll_seconds: int, scene_timeout_seconds: int, shots: int = 1
+) -> int:
+    """How long a film can run at most: each wave of `concurrency` scenes has each of its (at
+    most `shots`) shots poll to the scene timeout, within the scene's poll budget (resubmits share
+    it), and run its other tasks once to their TimeoutSeconds; the film's own tasks run to theirs."""
+    polls = min(
+        shots * max_polls(poll_seconds, scene_timeout_seconds),
+        max_polls_per_scene(MAX_SUBMITS_PER_SCENE, shots),
+    )
+    per_scene = polls * poll_seconds + shots * SCENE_TASKS_WORST_SECONDS
     return FILM_TASKS_WORST_SECONDS + math.ceil(scenes / concurrency) * per_scene
 
 
@@ -107,7 +114,14 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
         raise InvalidInputError(
             f"model {model!r} belongs to provider {chosen.provider!r}, not {options.provider!r}"
         )
-    full = plan(source, model=model, style=options.style, ratio=options.ratio)
+    full = plan(
+        source,
+        model=model,
+        style=options.style,
+        ratio=options.ratio,
+        length=options.cut,
+        max_shots=options.max_shots,
+    )
     # Casting refuses a voice note or option for nobody who speaks, before anything runs.
     casting.cast_voices(full.screenplay, options.voices)
     selected = _select(full, options.scenes)
@@ -119,9 +133,10 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
     poll_seconds = options.poll_interval
     polls = max_polls(poll_seconds, options.scene_timeout_seconds)
     limit = max_scenes()
-    if len(selected.shots) > limit:
+    scenes = len(selected.by_scene())
+    if scenes > limit:
         raise TooManyScenesError(
-            f"{len(selected.shots)} scenes is more than one film can have ({limit}); choose scenes "
+            f"{scenes} scenes is more than one film can have ({limit}); choose scenes "
             "with --scenes (the API's `scenes`) or split the screenplay"
         )
     most_polls = max_polls_per_scene(MAX_SUBMITS_PER_SCENE)
@@ -131,14 +146,23 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
             f"{polls} polls, more than a scene's execution can record ({most_polls}, within Step "
             "Functions' 25,000-event history); poll less often or shorten the scene timeout"
         )
-    check_run_time(len(selected.shots), concurrency or provider_concurrency(options.provider), options)
+    by_scene = selected.by_scene()
+    check_run_time(
+        len(by_scene),
+        concurrency or provider_concurrency(options.provider),
+        options,
+        max(map(len, by_scene.values()), default=1),
+    )
     cost.check_budget(selected.estimate, options.max_budget_usd)
     return selected
 
 
-def check_run_time(scenes: int, concurrency: int, options: VideoOptions) -> None:
-    """Refuse options whose worst case cannot finish within the film's execution timeout."""
-    worst = worst_case_seconds(scenes, concurrency, options.poll_interval, options.scene_timeout_seconds)
+def check_run_time(scenes: int, concurrency: int, options: VideoOptions, shots: int = 1) -> None:
+    """Refuse options whose worst case cannot finish within the film's execution timeout
+    (`shots`: the most shots a scene has)."""
+    worst = worst_case_seconds(
+        scenes, concurrency, options.poll_interval, options.scene_timeout_seconds, shots
+    )
     if worst > EXECUTION_TIMEOUT_SECONDS:
         limit_hours = EXECUTION_TIMEOUT_SECONDS // 3600
         raise RunTooLongError(
@@ -156,7 +180,7 @@ def account_limits(
     `cap` is the most scenes at once the caller allows (default `STF_<PROVIDER>_CONCURRENCY`)."""
     model = prepared.shots[0].model
     keyframe = options.keyframe or catalog.get_model(model).needs_keyframe
-    needed = generations_needed(model, len(prepared.shots), keyframe=keyframe)
+    needed = generations_needed(model, len(prepared.shots), keyframe=keyframe)  # one a shot
     limit = cap or configured_concurrency(options.provider)
     fallback = limit or provider_concurrency(options.provider)
     limits = read_limits(
@@ -174,15 +198,15 @@ def account_limits(
 def _select(full: Plan, numbers: list[int] | None) -> Plan:
     if not numbers:
         return full
-    count = len(full.shots)
+    count = len(full.screenplay.scenes)
     unknown = sorted({n for n in numbers if not 1 <= n <= count})
     if unknown:
         raise InvalidInputError(
             f"no scene {', '.join(map(str, unknown))}: the screenplay has scenes 1 to {count}"
         )
-    wanted = sorted(set(numbers))
-    shots = [full.shots[n - 1] for n in wanted]
-    return Plan(screenplay=full.screenplay, shots=shots, estimate=cost.estimate(shots))
+    wanted = set(numbers)
+    shots = [shot for shot in full.shots if shot.scene in wanted]
+    return full.model_copy(update={"shots": shots, "estimate": cost.estimate(shots)})
 
 
 def start_video(
@@ -282,7 +306,8 @@ def create_video(
     batch), so a delivery that resumes the batch can tell whether this start got through."""
     prepared = prepare(source, options, concurrency=MAP_CONCURRENCY_LIMIT)
     run = account_limits(backend, options, prepared, cap=concurrency)
-    check_run_time(len(prepared.shots), run.concurrency, options)
+    by_scene = prepared.by_scene()
+    check_run_time(len(by_scene), run.concurrency, options, max(map(len, by_scene.values()), default=1))
     screenplay = prepared.screenplay
     if script_id is None:
         text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
@@ -307,7 +332,7 @@ def create_video(
         model=first.model,
         style=first.style,
         ratio=first.ratio,
-        scene_count=len(prepared.shots),
+        scene_count=len(by_scene),
         keyframe=keyframe,
         fps=options.fps,
         estimated_credits=prepared.estimate.credits,
@@ -319,28 +344,35 @@ def create_video(
         created_at=now_iso(),
         scenes=[
             SceneRecord(
-                number=shot.scene,
-                heading=scenes_by_number[shot.scene].heading,
-                duration_seconds=shot.duration,
-                estimated_credits=per_scene[shot.scene].credits,
+                number=number,
+                heading=scenes_by_number[number].heading,
+                duration_seconds=sum(shot.duration for shot in shots),
+                estimated_credits=per_scene[number].credits,
+                shots=[
+                    ShotRecord(
+                        number=shot.number, kind=shot.kind, duration_seconds=shot.duration, lines=shot.lines
+                    )
+                    for shot in shots
+                ],
             )
-            for shot in prepared.shots
+            for number, shots in by_scene.items()
         ],
     )
     jobs: list[SceneJob] = []
-    for shot in prepared.shots:
+    for number, shots in by_scene.items():
         previous = jobs[-1] if jobs else None
         jobs.append(
             SceneJob(
                 video_id=video_id,
-                scene=scenes_by_number[shot.scene],
-                shot=shot,
+                scene=scenes_by_number[number],
+                shot=shots[0],
+                shots=shots,
                 keyframe=keyframe,
                 model_audio=options.model_audio,
                 start_seconds=(
-                    previous.start_seconds + previous.shot.duration
+                    previous.start_seconds + sum(shot.duration for shot in previous.shots)
                     if previous
-                    else first_scene_starts_at(shot.provider)
+                    else first_scene_starts_at(shots[0].provider)
                 ),
                 fade_in=fades_in_after(previous.scene if previous else None),
             )

@@ -21,7 +21,7 @@ from script_to_film.domain.limits import PRESIGNED_URL_MAX_SECONDS
 from script_to_film.domain.models import SceneRecord, SceneStatus, ScriptStatus, VideoRecord, VideoStatus
 from script_to_film.domain.options import VideoOptions
 from script_to_film.domain.ports import Backend
-from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL
+from script_to_film.domain.status import SCENE_FINAL, VIDEO_FINAL, shots_of
 from script_to_film.services import paging
 from script_to_film.services.api_models import (
     SCENE_PAGE_BYTES,
@@ -33,6 +33,7 @@ from script_to_film.services.api_models import (
     VideoPage,
     VideoScenePage,
     VideoSceneView,
+    VideoShotView,
     VideoSummary,
 )
 from script_to_film.services.submission import start_video
@@ -144,6 +145,8 @@ def start(backend: Backend, request: VideoCreate, *, video_id: str | None = None
         keyframe=request.keyframe,
         model_audio=request.model_audio,
         fps=request.fps,
+        length=request.length,
+        max_shots=request.max_shots,
         voices=request.voices,
     )
     text = backend.scripts.get_text(script.id)
@@ -265,6 +268,21 @@ def _scene_view(backend: Backend, scene: SceneRecord) -> VideoSceneView:
         estimated_credits=scene.estimated_credits,
         credits=scene.credits,
         note=scene.note,
+        shot=scene.shot,
+        shots=[
+            VideoShotView(
+                number=shot.number,
+                kind=shot.kind,
+                status=shot.status,
+                duration_seconds=shot.duration_seconds,
+                lines=shot.lines,
+                attempts=shot.attempts,
+                failure_code=shot.failure_code,
+                failure=shot.failure,
+                credits=shot.credits,
+            )
+            for shot in shots_of(scene)
+        ],
         updated_at=scene.updated_at,
     )
 

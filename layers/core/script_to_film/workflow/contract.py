@@ -38,6 +38,8 @@ class Outcome(StrEnum):
     TIMEOUT = "TIMEOUT"
     CANCELLED = "CANCELLED"
     STORED = "STORED"
+    NEXT_SHOT = "NEXT_SHOT"
+    """A shot is stored and the scene has more: `IsClipStored` submits the next."""
 
 
 class SceneProgress(BaseModel):
@@ -63,13 +65,23 @@ class StepError(BaseModel):
 
 
 class SceneState(BaseModel):
-    """One Map iteration's state, passed from task to task."""
+    """One scene execution's state, passed from task to task. The scene's shots are generated
+    one after another; `task` is the current shot's."""
 
     video_id: str
     scene: int = Field(ge=1)
     provider: str
     poll_seconds: int = Field(ge=1)
     max_polls: int = Field(ge=1)
+    """Polls one shot may take: the scene timeout applies to each shot."""
+    shot: int = Field(default=1, ge=1)
+    shots: int = Field(default=1, ge=1)
+    """How many shots the scene has (read from its job by the first SubmitScene)."""
+    polls: int = 0
+    """Polls of every shot so far: they share the scene's history (`poll_budget`)."""
+    poll_budget: int | None = None
+    stored_credits: float = 0
+    """What the stored shots cost, with their failed tries."""
     task: SceneProgress = Field(default_factory=SceneProgress)
     error: StepError | None = None
 

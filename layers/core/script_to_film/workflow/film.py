@@ -66,7 +66,8 @@ class FilmTasks:
         answer = {"max_concurrency": film.max_concurrency, "refused": False, "failure": None}
         if video.status is not VideoStatus.RUNNING or not pending:
             return answer
-        needed = generations_needed(video.model, len(pending), keyframe=video.keyframe)
+        shots = sum(len(scene.shots) or 1 for scene in pending)
+        needed = generations_needed(video.model, shots, keyframe=video.keyframe)
         provider = self.backend.providers.get_provider(video.provider)
         limits = read_limits(provider, list(needed), fallback_concurrency=film.max_concurrency)
         try:

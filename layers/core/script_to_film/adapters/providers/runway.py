@@ -254,7 +254,8 @@ def _check_prompt(prompt: str, limit: int) -> None:
 
 _ID_PART = r"[A-Za-z0-9_-]{1,80}"
 _KEYFRAME_ID = re.compile(
-    rf"keyframe/(?P<video>{_ID_PART})/(?P<scene>[1-9][0-9]{{0,5}})/(?P<image>{_ID_PART})"
+    rf"keyframe/(?P<video>{_ID_PART})/(?P<scene>[1-9][0-9]{{0,5}})(?:\.(?P<shot>[1-9][0-9]{{0,2}}))?"
+    rf"/(?P<image>{_ID_PART})"
     rf"(?:/(?P<credits>[0-9]{{1,9}})/(?P<clip>{_ID_PART}))?"
 )
 
@@ -269,9 +270,12 @@ class KeyframeTask:
     image_task: str
     image_credits: int | None = None
     video_task: str | None = None
+    shot: int = 1
+    """Which shot of the scene (written `scene.shot` after the first, so older ids still read)."""
 
     def __str__(self) -> str:
-        base = f"keyframe/{self.video_id}/{self.scene}/{self.image_task}"
+        where = f"{self.scene}" if self.shot == 1 else f"{self.scene}.{self.shot}"
+        base = f"keyframe/{self.video_id}/{where}/{self.image_task}"
         return base if self.video_task is None else f"{base}/{self.image_credits or 0}/{self.video_task}"
 
     @classmethod
@@ -286,6 +290,7 @@ class KeyframeTask:
         return cls(
             video_id=match["video"],
             scene=int(match["scene"]),
+            shot=int(match["shot"] or 1),
             image_task=match["image"],
             image_credits=int(credits) if credits is not None else None,
             video_task=match["clip"],
@@ -621,7 +626,11 @@ class RunwayProvider:
             if not re.fullmatch(_ID_PART, job.video_id):
                 raise PermanentProviderError(f"video id {job.video_id!r} cannot name a keyframe task")
             image_task = self._create(keyframe_request(job))
-            return str(KeyframeTask(video_id=job.video_id, scene=job.scene.number, image_task=image_task))
+            return str(
+                KeyframeTask(
+                    video_id=job.video_id, scene=job.scene.number, shot=job.shot.number, image_task=image_task
+                )
+            )
         return self._create(video)
 
     def status(self, task_id: str) -> ProviderTask:
@@ -675,7 +684,7 @@ class RunwayProvider:
         what = f"scene {keyframe.scene}'s video from keyframe {keyframe.image_task}"
         video_task = claims.claim_once(keyframe.video_id, claim, what)
         if video_task is None:
-            job = self._load_job(keyframe.video_id, keyframe.scene)
+            job = self._load_job(keyframe.video_id, keyframe.scene).at(keyframe.shot)
             request = video_request(job)
             try:
                 video_task = self._create(replace(request, params={**request.params, "prompt_image": url}))

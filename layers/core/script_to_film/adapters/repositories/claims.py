@@ -1,4 +1,5 @@
-"""Once-only claims on paid provider calls: `SUBMIT#<nnn>#<try>` and `KEYFRAME#…` items under the
+"""Once-only claims on paid provider calls: `SUBMIT#<nnn>#<try>` (a scene's first shot),
+`SUBMIT#<nnn>#<shot>#<try>` (its later shots) and `KEYFRAME#…` items under the
 video, each written only while the video is live, so that a provider is paid at most once per
 claim and never after a cancel."""
 
@@ -10,8 +11,10 @@ from script_to_film.domain.models import now_iso
 from script_to_film.domain.status import LIVE_VIDEO
 
 
-def submit_claim(number: int, attempt: int) -> str:
-    return f"SUBMIT#{number:03d}#{attempt}"
+def submit_claim(number: int, attempt: int, shot: int = 1) -> str:
+    """The claim of one try of one shot of a scene. A first shot keeps the name a scene's one
+    shot had, so a video started before scenes had several shots is never paid for twice."""
+    return f"SUBMIT#{number:03d}#{attempt}" if shot == 1 else f"SUBMIT#{number:03d}#{shot:03d}#{attempt}"
 
 
 class ClaimRepository:
@@ -20,15 +23,17 @@ class ClaimRepository:
     def __init__(self, aws: AwsClients) -> None:
         self.aws = aws
 
-    def claim_submit(self, video_id: str, number: int, attempt: int) -> str | None:
-        """Claim the right to call the provider for this try of a scene (see `claim_once`)."""
-        return self.claim_once(video_id, submit_claim(number, attempt), f"scene {number} try {attempt}")
+    def claim_submit(self, video_id: str, number: int, attempt: int, shot: int = 1) -> str | None:
+        """Claim the right to call the provider for this try of a scene's shot (see `claim_once`)."""
+        return self.claim_once(
+            video_id, submit_claim(number, attempt, shot), f"scene {number} shot {shot} try {attempt}"
+        )
 
-    def release_submit(self, video_id: str, number: int, attempt: int) -> None:
-        self.release_claim(video_id, submit_claim(number, attempt))
+    def release_submit(self, video_id: str, number: int, attempt: int, shot: int = 1) -> None:
+        self.release_claim(video_id, submit_claim(number, attempt, shot))
 
-    def record_submit(self, video_id: str, number: int, attempt: int, task_id: str) -> None:
-        self.record_claim(video_id, submit_claim(number, attempt), task_id)
+    def record_submit(self, video_id: str, number: int, attempt: int, task_id: str, shot: int = 1) -> None:
+        self.record_claim(video_id, submit_claim(number, attempt, shot), task_id)
 
     def claim_once(self, video_id: str, claim: str, what: str) -> str | None:
         """Claim the right to make one paid provider call, named `claim` within the video.

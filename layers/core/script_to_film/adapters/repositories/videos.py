@@ -154,5 +154,27 @@ class VideoRepository:
             self.aws.table, {"pk": f"VIDEO#{video_id}", "sk": scene_sk(number)}, None, None, fields
         )
 
+    def update_shot(self, video_id: str, number: int, shot: int, **fields: Any) -> None:
+        """Record facts about one shot of a scene in the scene's item (`shots[n]`): written by the
+        scene's own execution only, one shot after another, so no write races another."""
+        known = to_item(fields)
+        if not known:
+            return
+        names = {f"#f{index}": name for index, name in enumerate(known)}
+        values = {f":v{index}": value for index, value in enumerate(known.values())}
+        sets = ", ".join(f"shots[{shot - 1}].#f{index} = :v{index}" for index in range(len(known)))
+        client = self.aws.table.meta.client
+        try:
+            self.aws.table.update_item(
+                Key={"pk": f"VIDEO#{video_id}", "sk": scene_sk(number)},
+                UpdateExpression=f"SET {sets}",
+                # A scene stored before scenes had shots has none to update: nothing is written.
+                ConditionExpression="size(shots) >= :count",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":count": shot},
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return
+
     def get_job(self, video_id: str, number: int) -> SceneJob:
         return SceneJob.model_validate(self.objects.get_json(job_key(video_id, number)))
