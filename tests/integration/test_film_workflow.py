@@ -132,6 +132,17 @@ def test_an_internal_failure_is_resubmitted_a_bounded_number_of_times(stack: Loc
     assert provider.submitted.count(3) == MAX_SUBMITS_PER_SCENE
 
 
+def test_every_billed_try_of_a_resubmitted_scene_is_counted(stack: LocalStack) -> None:
+    # Each failed try bills 10 credits: a resubmit must carry the earlier tries' charges on.
+    use(ScriptedProvider(fail={3: "INTERNAL.BAD_OUTPUT.CODE01"}, credits={3: 10}))
+
+    video = run(stack)
+
+    scene = video.scenes[2]
+    assert scene.attempts == MAX_SUBMITS_PER_SCENE
+    assert scene.credits == 10 * MAX_SUBMITS_PER_SCENE
+
+
 def test_when_every_scene_fails_the_video_fails(stack: LocalStack) -> None:
     use(ScriptedProvider(fail={n: "SAFETY.OUTPUT.VIDEO" for n in range(1, 5)}))
 

@@ -99,7 +99,13 @@ class SceneTasks:
             provider_task_id=task_id,
             attempts=attempt,
         )
-        state.task = SceneProgress(task_id=task_id, attempt=attempt, polls=state.task.polls)
+        # A resubmit carries on what the earlier tries of this shot were billed.
+        state.task = SceneProgress(
+            task_id=task_id,
+            attempt=attempt,
+            polls=state.task.polls,
+            charged_credits=state.task.charged_credits,
+        )
         state.error = None
         return state.model_dump(mode="json")
 
