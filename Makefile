@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 ASL_VALIDATOR := node_modules/.bin/asl-validator
 SCRIPT ?= events/scripts/train-station.fountain
 
-.PHONY: setup demo test lint format bench clean layers synth deploy
+.PHONY: setup demo test fuzz lint format bench clean layers synth deploy
 
 setup: $(STAMP)
 
@@ -29,6 +29,10 @@ demo: setup
 # The infra tests synthesise the stack (Node.js) and run the pinned asl-validator.
 test: setup $(ASL_VALIDATOR)
 	$(BIN)/python -m pytest
+
+# Fresh random examples for the property tests and the API fuzz (make test runs fixed ones).
+fuzz: setup
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest tests/unit tests/integration/test_api_fuzz.py -q
 
 # The AWS stack (infra/). `layers` builds the Lambda layers once from PyPI into build/layers/,
 # without Docker, and again only when their requirements change; `synth` is offline after that.
