@@ -89,3 +89,25 @@ def test_veos_own_sound_is_priced_before_the_budget_check() -> None:
         prepare(screenplay(2), with_sound.model_copy(update={"max_budget_usd": 0.2 * seconds}), concurrency=2)
     with pytest.raises(InvalidOptionError, match="makes no sound of its own"):
         prepare(screenplay(2), VideoOptions(provider="runway", model_audio=True), concurrency=2)
+
+
+def test_scenes_of_unequal_shots_are_bounded_by_their_spread_over_the_slots() -> None:
+    # One long scene among many short ones: the waves bound assumes every scene is the longest.
+    shots = [39] + [5] * 189
+    waves = worst_case_seconds(190, 4, 1, 300, 39)
+    spread = worst_case_seconds(190, 4, 1, 300, shots_per_scene=shots)
+
+    assert spread < waves
+    assert spread <= EXECUTION_TIMEOUT_SECONDS < waves
+    assert worst_case_seconds(8, 4, 10, 300, shots_per_scene=[1] * 8) == worst_case_seconds(8, 4, 10, 300)
+
+
+def test_a_feature_at_one_second_polls_is_not_refused_for_its_run_time() -> None:
+    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "Big-Fish.fountain"
+    if not corpus.exists():
+        pytest.skip("the public corpus is not beside the repository")
+    options = VideoOptions(provider="animatic", poll_seconds=1)
+
+    plan = prepare(corpus.read_text(encoding="utf-8"), options, concurrency=4)
+
+    assert len(plan.screenplay.scenes) == 190

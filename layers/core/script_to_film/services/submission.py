@@ -10,7 +10,7 @@ import logging
 import math
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from script_to_film.domain import casting, catalog, cost
 from script_to_film.domain.account import (
@@ -90,17 +90,34 @@ def new_id(prefix: str) -> str:
 
 
 def worst_case_seconds(
-    scenes: int, concurrency: int, poll_seconds: int, scene_timeout_seconds: int, shots: int = 1
+    scenes: int,
+    concurrency: int,
+    poll_seconds: int,
+    scene_timeout_seconds: int,
+    shots: int = 1,
+    *,
+    shots_per_scene: Sequence[int] | None = None,
 ) -> int:
-    """How long a film can run at most: each wave of `concurrency` scenes has each of its (at
-    most `shots`) shots poll to the scene timeout, within the scene's poll budget (resubmits share
-    it), and run its other tasks once to their TimeoutSeconds; the film's own tasks run to theirs."""
-    polls = min(
-        shots * max_polls(poll_seconds, scene_timeout_seconds),
-        max_polls_per_scene(MAX_SUBMITS_PER_SCENE, shots),
-    )
-    per_scene = polls * poll_seconds + shots * SCENE_TASKS_WORST_SECONDS
-    return FILM_TASKS_WORST_SECONDS + math.ceil(scenes / concurrency) * per_scene
+    """How long a film can run at most. A scene at its worst has each of its shots poll to the
+    scene timeout, within the scene's poll budget (resubmits share it), and run its other tasks
+    once to their TimeoutSeconds. The Map starts each scene as a slot frees, so the scenes end
+    by the smaller of two bounds: waves of `concurrency` scenes each as long as the longest, or
+    their total spread over the slots plus the longest. `shots_per_scene` gives each scene's
+    shots (default: `scenes` scenes of `shots`). The film's own tasks run to theirs."""
+    counts = list(shots_per_scene) if shots_per_scene is not None else [shots] * scenes
+
+    def scene_seconds(shots: int) -> int:
+        polls = min(
+            shots * max_polls(poll_seconds, scene_timeout_seconds),
+            max_polls_per_scene(MAX_SUBMITS_PER_SCENE, shots),
+        )
+        return polls * poll_seconds + shots * SCENE_TASKS_WORST_SECONDS
+
+    times = [scene_seconds(count) for count in counts]
+    longest = max(times, default=0)
+    in_waves = math.ceil(len(times) / concurrency) * longest
+    spread = math.ceil(sum(times) / concurrency) + longest
+    return FILM_TASKS_WORST_SECONDS + min(in_waves, spread)
 
 
 def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | None = None) -> Plan:
@@ -148,20 +165,24 @@ def prepare(source: str | bytes, options: VideoOptions, *, concurrency: int | No
         )
     by_scene = selected.by_scene()
     check_run_time(
-        len(by_scene),
+        [len(shots) for shots in by_scene.values()],
         concurrency or provider_concurrency(options.provider),
         options,
-        max(map(len, by_scene.values()), default=1),
     )
     cost.check_budget(selected.estimate, options.max_budget_usd)
     return selected
 
 
-def check_run_time(scenes: int, concurrency: int, options: VideoOptions, shots: int = 1) -> None:
+def check_run_time(shots_per_scene: Sequence[int], concurrency: int, options: VideoOptions) -> None:
     """Refuse options whose worst case cannot finish within the film's execution timeout
-    (`shots`: the most shots a scene has)."""
+    (`shots_per_scene`: how many shots each scene to film has)."""
+    scenes = len(shots_per_scene)
     worst = worst_case_seconds(
-        scenes, concurrency, options.poll_interval, options.scene_timeout_seconds, shots
+        scenes,
+        concurrency,
+        options.poll_interval,
+        options.scene_timeout_seconds,
+        shots_per_scene=shots_per_scene,
     )
     if worst > EXECUTION_TIMEOUT_SECONDS:
         limit_hours = EXECUTION_TIMEOUT_SECONDS // 3600
@@ -307,7 +328,7 @@ def create_video(
     prepared = prepare(source, options, concurrency=MAP_CONCURRENCY_LIMIT)
     run = account_limits(backend, options, prepared, cap=concurrency)
     by_scene = prepared.by_scene()
-    check_run_time(len(by_scene), run.concurrency, options, max(map(len, by_scene.values()), default=1))
+    check_run_time([len(shots) for shots in by_scene.values()], run.concurrency, options)
     screenplay = prepared.screenplay
     if script_id is None:
         text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
