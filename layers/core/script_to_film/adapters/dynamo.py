@@ -91,6 +91,20 @@ def _decode_page_token(token: str, kind: str) -> dict[str, str]:
     return key
 
 
+def read_partition(table: Any, pk: str) -> list[dict[str, Any]]:
+    """Every item under `pk`, read consistently (a write just made is always seen), page by page."""
+    from boto3.dynamodb.conditions import Key
+
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True}
+    while True:
+        page = table.query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def scene_sk(number: int) -> str:
     return f"SCENE#{number:03d}"
 

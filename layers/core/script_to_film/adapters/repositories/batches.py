@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from script_to_film.adapters.aws import AwsClients
-from script_to_film.adapters.dynamo import from_item, to_item, update_if
+from script_to_film.adapters.dynamo import from_item, read_partition, to_item, update_if
 from script_to_film.domain.errors import NotFoundError
 from script_to_film.domain.models import BatchItemRecord, BatchRecord, BatchStatus, now_iso
 
@@ -33,19 +33,7 @@ class BatchRepository:
 
     def get(self, batch_id: str) -> BatchRecord:
         """The batch and its items, read consistently: a claim just written is always seen."""
-        from boto3.dynamodb.conditions import Key
-
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"BATCH#{batch_id}"),
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self.aws.table.query(**kwargs)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = read_partition(self.aws.table, f"BATCH#{batch_id}")
         header = next((item for item in items if item["sk"] == "BATCH"), None)
         if header is None:
             raise NotFoundError(f"no batch {batch_id}")

@@ -7,7 +7,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from script_to_film.adapters.aws import AwsClients
-from script_to_film.adapters.dynamo import conditional_update, from_item, list_kind, scene_sk, to_item
+from script_to_film.adapters.dynamo import (
+    conditional_update,
+    from_item,
+    list_kind,
+    read_partition,
+    scene_sk,
+    to_item,
+)
 from script_to_film.adapters.objects import ObjectStore
 from script_to_film.domain.errors import NotFoundError
 from script_to_film.domain.keys import job_key
@@ -42,20 +49,8 @@ class VideoRepository:
         )
 
     def get(self, video_id: str) -> VideoRecord:
-        from boto3.dynamodb.conditions import Key
-
-        items: list[dict[str, Any]] = []
         # Read consistently: a cancel must see the task a submit has just recorded.
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"VIDEO#{video_id}"),
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self.aws.table.query(**kwargs)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = read_partition(self.aws.table, f"VIDEO#{video_id}")
         video = next((item for item in items if item["sk"] == "VIDEO"), None)
         if video is None:
             raise NotFoundError(f"no video {video_id}")
