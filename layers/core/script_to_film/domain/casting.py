@@ -332,3 +332,14 @@ def manifest_cast(members: Iterable[CastMember]) -> list[dict[str, str]]:
         }
         for member in members
     ]
+
+
+def check_voices(voices: dict[str, str] | None) -> dict[str, str] | None:
+    """`voices` as given, if every voice is known; ValueError naming one that is not (for a
+    pydantic validator: the API answers 422, the CLI exit 2)."""
+    for name in (voices or {}).values():
+        try:
+            voice(name)
+        except InvalidOptionError as error:
+            raise ValueError(str(error)) from None
+    return voices

@@ -80,12 +80,7 @@ class VideoOptions(BaseModel):
     @field_validator("voices")
     @classmethod
     def _known_voices(cls, voices: dict[str, str] | None) -> dict[str, str] | None:
-        for name in (voices or {}).values():
-            try:
-                casting.voice(name)
-            except InvalidOptionError as error:
-                raise ValueError(str(error)) from None
-        return voices
+        return casting.check_voices(voices)
 
     @property
     def poll_interval(self) -> int:

@@ -18,7 +18,6 @@ from script_to_film.domain import casting
 from script_to_film.domain.breakdown import EstimateView, SceneBreakdown, SceneCost
 from script_to_film.domain.coverage import MAX_LENGTH_SECONDS, MAX_SHOTS_PER_SCENE, SHORT_CUT_MAX_SHOTS
 from script_to_film.domain.director import DEFAULT_STYLE
-from script_to_film.domain.errors import InvalidOptionError
 from script_to_film.domain.limits import MAX_SCENES, MAX_SCREENPLAY_BYTES, MAX_SCRIPT_SCENES, MAX_TITLE_CHARS
 from script_to_film.domain.models import SceneStatus, ScriptStatus, ShotKind, VideoStatus
 from script_to_film.domain.options import LENGTH_PATTERN, check_length
@@ -231,12 +230,7 @@ class VideoCreate(_Request):
     @field_validator("voices")
     @classmethod
     def _known_voices(cls, voices: dict[str, str] | None) -> dict[str, str] | None:
-        for name in (voices or {}).values():
-            try:
-                casting.voice(name)
-            except InvalidOptionError as error:
-                raise ValueError(str(error)) from None
-        return voices
+        return casting.check_voices(voices)
 
 
 class VideoShotView(BaseModel):
