@@ -169,8 +169,9 @@ def _beats(scene: Scene, action_paragraphs: Sequence[str]) -> list[_Beat]:
     ]
 
 
-def _listeners(speakers: Sequence[str | None]) -> list[str | None]:
-    """Who each on-screen speech is to: the next other speaker, else the last one before."""
+def listeners_of(speakers: Sequence[str | None]) -> list[str | None]:
+    """Who each on-screen speech is to: the next other speaker, else the last one before. One
+    pass each way, so linear in a scene's speeches (a scene may hold thousands)."""
     count = len(speakers)
     after: list[str | None] = [None] * count
     for position in range(count - 2, -1, -1):
@@ -204,7 +205,7 @@ def plan_scene(
     notes = sorted(scene.direction.shots, key=lambda note: note.element)
     lines = scene.dialogue
     seen = [index for index, line in enumerate(lines) if on_screen(line)]
-    listener = dict(zip(seen, _listeners([name_of(lines[index]) for index in seen]), strict=True))
+    listener = dict(zip(seen, listeners_of([name_of(lines[index]) for index in seen]), strict=True))
     speakers = {name_of(lines[index]) for index in seen}
     master = Planned(ShotKind.MASTER)
     shots = [master]

@@ -50,6 +50,7 @@ from script_to_film.domain.coverage import (
     SHORT_CUT_SHARE,
     Length,
     Planned,
+    listeners_of,
     plan_scene,
 )
 from script_to_film.domain.errors import InvalidOptionError
@@ -1034,7 +1035,7 @@ def _dialogue_beats(lines: Sequence[DialogueLine], mentions: _Mentions) -> dict[
     A dual-dialogue pair is one beat: the two speak at the same time."""
     on_screen = [index for index, line in enumerate(lines) if _on_screen(line) and _name_of(line)]
     speakers = [_name_of(lines[index]) for index in on_screen]
-    listeners = _listeners(speakers)
+    listeners = listeners_of(speakers)
     beats: dict[int, str] = {}
     position = 0
     while position < len(on_screen):
@@ -1053,23 +1054,6 @@ def _dialogue_beats(lines: Sequence[DialogueLine], mentions: _Mentions) -> dict[
         beats[on_screen[position]] = _speech(line, listeners[position], mentions)
         position += 1
     return beats
-
-
-def _listeners(speakers: Sequence[str]) -> list[str | None]:
-    """Who each speech is to: the next other speaker, else the last one before.
-
-    One pass each way (a scene may hold thousands of speeches): the first other speaker after a
-    speech is the next speech's speaker when that differs, else the same as the next speech's."""
-    count = len(speakers)
-    after: list[str | None] = [None] * count
-    for position in range(count - 2, -1, -1):
-        following = speakers[position + 1]
-        after[position] = following if following != speakers[position] else after[position + 1]
-    before: list[str | None] = [None] * count
-    for position in range(1, count):
-        preceding = speakers[position - 1]
-        before[position] = preceding if preceding != speakers[position] else before[position - 1]
-    return [later or earlier for later, earlier in zip(after, before, strict=True)]
 
 
 def _speech(line: DialogueLine, listener: str | None, mentions: _Mentions) -> str:
